@@ -1,0 +1,377 @@
+"""Apply a compiled :class:`~medanon.dicom.plan.Plan` to a pydicom Dataset, at every depth.
+
+PS3.15 E.1.1: the actions of Table E.1-1 apply wherever an attribute occurs, including inside
+sequence items. The engine walks the dataset once; for each element it looks the action up
+(compound codes resolved by the attribute's Type in the IOD, :mod:`medanon.dicom.types`), applies
+it, and recurses into the sequences that are kept or cleaned. Values kept as they are still pass
+through the echo scrub: any identifying value of this patient found in them is removed, whatever
+attribute holds it.
+
+Elements that are kept are not decoded unless their raw bytes may hold an identifier: that is what
+makes the walk fast on ordinary headers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from pydicom.datadict import dictionary_VR, keyword_for_tag
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.uid import UID_dictionary
+
+from ..keys import Keyring
+from ..policy import Policy
+from .identifiers import Identifiers, byte_prefilter, scrub_text
+from .plan import Plan, compile_plan
+from .table import Action, Option
+from .types import types_for
+from .values import (
+    ECHO_VRS,
+    TEXT_VRS,
+    dummy_value,
+    empty_value,
+    shift_da,
+    shift_dt,
+)
+
+PATIENT_ID = 0x00100020
+PATIENT_NAME = 0x00100010
+WELL_KNOWN_UID_ROOT = "1.2.840.10008."
+
+
+@dataclass
+class Outcome:
+    """What the engine did to one dataset. Counts and attribute keywords only: no values."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+    uid_map: dict[str, str] = field(default_factory=dict)
+    patient_map: dict[str, str] = field(default_factory=dict)
+    date_offset_days: int | None = None
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+
+def is_well_known_uid(value: str) -> bool:
+    """UIDs defined by the standard or registries (SOP classes, transfer syntaxes, coding
+    schemes...) identify nobody and are never remapped."""
+    return value.startswith(WELL_KNOWN_UID_ROOT) or value in UID_dictionary
+
+
+def _vr_of(element: DataElement | RawDataElement, tag: int) -> str:
+    vr = element.VR
+    if vr:
+        return str(vr)
+    try:
+        return str(dictionary_VR(tag))
+    except KeyError:
+        return "UN"
+
+
+class HeaderEngine:
+    """De-identifies DICOM datasets in place under one policy and key.
+
+    An engine holds no per-dataset state: one instance serves any number of datasets, in any
+    order, with the same results.
+    """
+
+    def __init__(self, policy: Policy, keyring: Keyring) -> None:
+        self.policy = policy
+        self.keyring = keyring
+        self.plan: Plan = compile_plan(policy)
+        self.retain_uids = Option.RETAIN_UIDS in policy.options
+        self.modified_dates = Option.RETAIN_LONGITUDINAL_MODIFIED_DATES in policy.options
+
+    # -- entry point -----------------------------------------------------------------------
+    def apply(self, dataset: Dataset) -> tuple[Outcome, Identifiers]:
+        """De-identify ``dataset`` in place. Returns the outcome and the input's identifiers."""
+        identifiers = Identifiers.from_dataset(dataset, include_uids=not self.retain_uids)
+        run = _Run(self, dataset, identifiers)
+        run.walk(dataset, depth=0, clean_text=False)
+        return run.outcome, identifiers
+
+
+class _Run:
+    """State of one dataset's walk."""
+
+    def __init__(self, engine: HeaderEngine, dataset: Dataset, identifiers: Identifiers) -> None:
+        self.e = engine
+        self.plan = engine.plan
+        self.keyring = engine.keyring
+        self.identifiers = identifiers
+        self.prefilter = byte_prefilter(identifiers) if identifiers else None
+        self.outcome = Outcome()
+        self.types = types_for(dataset.get("SOPClassUID"))
+        self.patient_key = _patient_key(dataset)
+        self.date_offset: int | None = None
+        if engine.modified_dates:
+            self.date_offset = self.keyring.date_offset(self.patient_key, engine.policy.max_shift_days)
+            self.outcome.date_offset_days = self.date_offset
+
+    # -- the walk ------------------------------------------------------------------------
+    def walk(self, ds: Dataset, depth: int, clean_text: bool) -> None:
+        kept_creators: set[int] = set()
+        creators: list[int] = []
+        for tag in list(ds.keys()):
+            tag = int(tag)
+            group, element = tag >> 16, tag & 0xFFFF
+            raw = ds.get_item(tag)
+            if group % 2 == 1:
+                if 0x0010 <= element <= 0x00FF:
+                    creators.append(tag)
+                    continue
+                if self._private(ds, tag, raw, depth, clean_text):
+                    kept_creators.add((group << 16) | (element >> 8))
+                continue
+            if group in (0x0000, 0x0002, 0x0004):
+                del ds[tag]
+                self.outcome.counts["removed"] += 1
+                continue
+            if 0x6000 <= group <= 0x601E and group % 2 == 0:
+                self._overlay(ds, tag, element)
+                continue
+            if 0x5000 <= group <= 0x501E and group % 2 == 0:
+                self._apply(ds, tag, raw, self.plan.curve, depth, clean_text)
+                continue
+            vr = _vr_of(raw, tag)
+            action = self.plan.public_action(tag, vr)
+            if action is Action.K and vr == "UI" and tag not in self.plan.by_tag:
+                action = self._unlisted_uid_action(tag)
+            if action.is_compound:
+                action = action.resolve(self.types.get(tag) if depth == 0 else None)
+            self._apply(ds, tag, raw, action, depth, clean_text)
+        for creator in creators:
+            if creator in kept_creators:
+                self._echo(ds, creator, ds.get_item(creator), "LO", clean_text=False)
+            else:
+                del ds[creator]
+
+    def _unlisted_uid_action(self, tag: int) -> Action:
+        keyword = keyword_for_tag(tag) or ""
+        if self.e.retain_uids or keyword.endswith("ClassUID") or keyword == "TransferSyntaxUID":
+            return Action.K
+        return Action.U
+
+    def _private(self, ds: Dataset, tag: int, raw: object, depth: int, clean_text: bool) -> bool:
+        """Handle one private data element; True when it stays."""
+        group, element = tag >> 16, tag & 0xFFFF
+        creator_tag = (group << 16) | (element >> 8)
+        creator_element = ds.get(creator_tag) if element >= 0x1000 else None
+        creator = None
+        if creator_element is not None and isinstance(creator_element.value, str):
+            creator = creator_element.value
+        action = self.plan.private_action(group, element & 0xFF, creator)
+        if action is Action.X:
+            del ds[tag]
+            self.outcome.counts["private_removed"] += 1
+            return False
+        self.outcome.counts["private_kept"] += 1
+        self._apply(ds, tag, raw, action, depth, clean_text)  # type: ignore[arg-type]
+        return tag in ds
+
+    def _overlay(self, ds: Dataset, tag: int, element: int) -> None:
+        """Overlay planes (PS3.3 C.9.2) go whole when Overlay Data goes (PS3.15 E.3.8)."""
+        data_action = self.plan.overlay_data
+        if data_action is Action.C:
+            self.outcome.warn(
+                "overlay planes removed: cleaning overlay graphics needs the pixel stage"
+            )
+        if data_action is not Action.K:
+            del ds[tag]
+            self.outcome.counts["overlay_removed"] += 1
+            return
+        if element == 0x4000:
+            self._apply(ds, tag, ds.get_item(tag), self.plan.overlay_comments, 1, True)
+        else:
+            self._echo(ds, tag, ds.get_item(tag), _vr_of(ds.get_item(tag), tag), clean_text=False)
+
+    # -- actions -------------------------------------------------------------------------
+    def _apply(
+        self,
+        ds: Dataset,
+        tag: int,
+        raw: DataElement | RawDataElement,
+        action: Action,
+        depth: int,
+        clean_text: bool,
+    ) -> None:
+        vr = _vr_of(raw, tag)
+        counts = self.outcome.counts
+        if action is Action.X:
+            del ds[tag]
+            counts["removed"] += 1
+            return
+        if vr == "SQ":
+            if action is Action.Z:
+                ds[tag].value = []
+                counts["emptied"] += 1
+                return
+            # K, C, D, U on a sequence: keep the items and clean them (PS3.15 Table E.1-1a).
+            strict = clean_text or action in (Action.C, Action.D)
+            for item in ds[tag].value:
+                self.walk(item, depth + 1, strict)
+            counts["sequences_cleaned"] += 1
+            return
+        if action is Action.K:
+            self._echo(ds, tag, raw, vr, clean_text)
+            return
+        if action is Action.Z:
+            ds[tag] = DataElement(tag, vr, empty_value(vr))
+            counts["emptied"] += 1
+            return
+        if action is Action.U:
+            if vr == "UI":
+                self._remap_uids(ds, tag)
+                return
+            action = Action.D
+        if action is Action.C:
+            self._clean(ds, tag, vr)
+            return
+        self._dummy(ds, tag, vr)
+
+    def _dummy(self, ds: Dataset, tag: int, vr: str) -> None:
+        counts = self.outcome.counts
+        element = ds[tag]
+        original = element.value
+        if vr == "UI":
+            self._remap_uids(ds, tag)
+            return
+        if vr in ("DA", "DT") and self.date_offset is not None:
+            self._shift(ds, tag, vr)
+            return
+        if tag == PATIENT_ID:
+            new = self.keyring.pseudonym("patient-id", str(original or ""), self.e.policy.patient_id_template)
+            self.outcome.patient_map[str(original or "")] = new
+        elif tag == PATIENT_NAME:
+            new = self.keyring.pseudonym(
+                "patient-name", self.patient_key, self.e.policy.patient_name_template
+            )
+        else:
+            keyword = keyword_for_tag(tag) or f"{tag:08X}"
+            new = dummy_value(vr, original, self.keyring, keyword)
+        ds[tag] = DataElement(tag, vr, new)
+        counts["dummied"] += 1
+
+    def _clean(self, ds: Dataset, tag: int, vr: str) -> None:
+        """Action C: dates shifted, free text cleaned, anything else replaced by a dummy."""
+        if vr in ("DA", "DT"):
+            if self.date_offset is not None:
+                self._shift(ds, tag, vr)
+            else:
+                self._dummy(ds, tag, vr)
+            return
+        if vr == "TM" or vr == "AS":
+            # Times survive a whole-day shift; ages are patient characteristics kept by C.
+            self.outcome.counts["kept"] += 1
+            return
+        if vr in TEXT_VRS:
+            element = ds[tag]
+            values = _as_list(element.value)
+            cleaned = []
+            total = 0
+            for value in values:
+                text, removed = scrub_text(str(value), self.identifiers, generic=True)
+                cleaned.append(text)
+                total += removed
+            if total:
+                element.value = cleaned if len(cleaned) > 1 else (cleaned[0] if cleaned else "")
+            self.outcome.counts["cleaned"] += 1
+            return
+        self._dummy(ds, tag, vr)
+
+    def _shift(self, ds: Dataset, tag: int, vr: str) -> None:
+        assert self.date_offset is not None
+        element = ds[tag]
+        shift = shift_da if vr == "DA" else shift_dt
+        try:
+            new = [shift(str(v), self.date_offset) for v in _as_list(element.value) if str(v)]
+        except ValueError:
+            del ds[tag]
+            self.outcome.counts["removed"] += 1
+            self.outcome.warn(f"unparseable {vr} value removed from {keyword_for_tag(tag) or 'an attribute'}")
+            return
+        element.value = new if len(new) > 1 else (new[0] if new else "")
+        self.outcome.counts["dates_shifted"] += 1
+
+    def _remap_uids(self, ds: Dataset, tag: int) -> None:
+        element = ds[tag]
+        new = []
+        for value in _as_list(element.value):
+            old = str(value).strip().rstrip("\x00")
+            if not old or is_well_known_uid(old):
+                new.append(old)
+                continue
+            mapped = self.keyring.uid(old)
+            self.outcome.uid_map[old] = mapped
+            new.append(mapped)
+        element.value = new if len(new) > 1 else (new[0] if new else "")
+        self.outcome.counts["uids_remapped"] += 1
+
+    def _echo(
+        self, ds: Dataset, tag: int, raw: DataElement | RawDataElement, vr: str, clean_text: bool
+    ) -> None:
+        """Echo scrub of a kept value: remove this patient's identifiers from it.
+
+        Inside a cleaned sequence (``clean_text``) free text also loses dates, phone numbers,
+        e-mails and URLs, as Clean Descriptors would.
+        """
+        if vr not in ECHO_VRS:
+            return
+        if clean_text and vr in TEXT_VRS:
+            self._clean(ds, tag, vr)
+            return
+        if not self.identifiers:
+            return
+        if isinstance(raw, RawDataElement):
+            data = raw.value
+            if not data or (self.prefilter is not None and not self.prefilter.search(data)):
+                return
+        if vr == "UN":
+            # Undecodable content that may hold an identifier: remove it.
+            del ds[tag]
+            self.outcome.counts["removed"] += 1
+            return
+        element = ds[tag]
+        values = _as_list(element.value)
+        changed = False
+        cleaned = []
+        for value in values:
+            text = str(value)
+            if vr == "UI":
+                if text in self.identifiers.uids:
+                    text = self.keyring.uid(text)
+                    self.outcome.uid_map[str(value)] = text
+                    changed = True
+                cleaned.append(text)
+                continue
+            new, removed = scrub_text(text, self.identifiers, generic=False)
+            if removed:
+                changed = True
+                if vr not in TEXT_VRS:
+                    new = ""  # AE, UR: no partial value makes sense
+            cleaned.append(new)
+        if changed:
+            element.value = cleaned if len(cleaned) > 1 else (cleaned[0] if cleaned else "")
+            self.outcome.counts["text_scrubbed"] += 1
+
+
+def _as_list(value: object) -> list[object]:
+    if value is None:
+        return []
+    if isinstance(value, (MultiValue, list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _patient_key(dataset: Dataset) -> str:
+    """What identifies one patient for the per-patient date offset: issuer + Patient ID, or the
+    Study Instance UID when the Patient ID is empty (then the offset is per study)."""
+    patient_id = str(dataset.get("PatientID", "") or "").strip()
+    if patient_id:
+        return f"{dataset.get('IssuerOfPatientID', '') or ''}|{patient_id}"
+    return f"study|{dataset.get('StudyInstanceUID', '') or ''}"

@@ -1,0 +1,253 @@
+"""The patient's own identifying values, and finding them (and generic PHI) in free text.
+
+PS3.15 E.3.5 (Clean Descriptors Option) asks that free-text descriptors be cleaned of identifying
+information. medanon collects the identifying values of the input header (names in every spelling,
+IDs, birth date, accession number, address, phone numbers, original instance UIDs) and finds them
+in text tolerant of case, accents and name order (``DOE^JOHN``, ``John Doe``, ``Doe, J.``). The
+same matcher drives the echo scrub of kept text and the verification of written files.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+
+# Attributes whose values identify the patient (or the people around the exam).
+PATIENT_NAME_KEYWORDS = (
+    "PatientName",
+    "OtherPatientNames",
+    "PatientBirthName",
+    "PatientMotherBirthName",
+    "ResponsiblePerson",
+    "PersonName",
+)
+STAFF_NAME_KEYWORDS = (
+    "ReferringPhysicianName",
+    "PerformingPhysicianName",
+    "NameOfPhysiciansReadingStudy",
+    "OperatorsName",
+    "PhysiciansOfRecord",
+    "RequestingPhysician",
+    "ConsultingPhysicianName",
+)
+ID_KEYWORDS = (
+    "PatientID",
+    "OtherPatientIDs",
+    "AccessionNumber",
+    "MedicalRecordLocator",
+    "PatientInsurancePlanCodeSequence",
+    "StudyID",
+    "IssuerOfPatientID",
+    "ClinicalTrialSubjectID",
+    "ClinicalTrialSubjectReadingID",
+    "PatientTelephoneNumbers",
+    "MilitaryRank",
+    "PatientAddress",
+    "PatientBirthDate",
+    "RequestedProcedureID",
+    "AdmissionID",
+    "ServiceEpisodeID",
+    "FillerOrderNumberImagingServiceRequest",
+    "PlacerOrderNumberImagingServiceRequest",
+)
+INSTANCE_UID_KEYWORDS = (
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "FrameOfReferenceUID",
+)
+NAME_AFFIXES = {"MR", "MRS", "MS", "MISS", "DR", "PROF", "JR", "SR", "II", "III", "MME", "MLLE", "M"}
+
+REPLACEMENT = "[removed]"
+
+_DATE_WORDS = (
+    r"jan(?:uary|vier)?|f[eé]v(?:rier)?|feb(?:ruary)?|mar(?:ch|s)?|avr(?:il)?|apr(?:il)?|mai|may|"
+    r"juin|june?|juil(?:let)?|july?|ao[uû]t|aug(?:ust)?|sep(?:t(?:ember|embre)?)?|oct(?:ober|obre)?|"
+    r"nov(?:ember|embre)?|d[eé]c(?:ember|embre)?"
+)
+GENERIC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)),
+    ("url", re.compile(r"\b(?:https?://|ftp://|www\.)\S+", re.I)),
+    (
+        "date",
+        re.compile(
+            r"\b(?:(?:19|20)\d\d[-/.]?(?:0[1-9]|1[0-2])[-/.]?(?:0[1-9]|[12]\d|3[01])"
+            r"|(?:0?[1-9]|[12]\d|3[01])[-/.](?:0?[1-9]|1[0-2])[-/.](?:19|20)?\d\d"
+            rf"|(?:0?[1-9]|[12]\d|3[01])(?:er)?\s+(?:{_DATE_WORDS})\.?\s+(?:19|20)\d\d"
+            rf"|(?:{_DATE_WORDS})\.?\s+(?:0?[1-9]|[12]\d|3[01]),?\s+(?:19|20)\d\d)\b",
+            re.I,
+        ),
+    ),
+    (
+        "phone",
+        re.compile(r"(?<![\w.])(?:\+\d{1,3}[\s.-]?)?(?:\(?\d{2,4}\)?[\s.-]?){2,5}\d{2,4}(?![\w.])"),
+    ),
+    ("long number", re.compile(r"\b\d{6,}\b")),
+)
+
+
+def fold(text: str) -> str:
+    """Upper-case, accent-free copy of ``text`` with the same length (one char per char)."""
+    out = []
+    for char in text:
+        base = unicodedata.normalize("NFKD", char)
+        out.append(base[0] if base and base[0].isascii() else char)
+    return "".join(out).upper()
+
+
+def _values(dataset: Dataset, keyword: str) -> list[str]:
+    element = dataset.get(keyword)
+    if element is None or element.value is None or element.VR == "SQ":
+        return []
+    value = element.value
+    items = list(value) if isinstance(value, (MultiValue, list, tuple)) else [value]
+    return [str(v).strip() for v in items if str(v).strip()]
+
+
+def _name_parts(name: str) -> tuple[list[str], list[str]]:
+    """Words of a person name (PN ``^`` components or free order) and their initials."""
+    alphabetic = name.split("=")[0]  # PN groups: alphabetic=ideographic=phonetic
+    words = [w for w in re.split(r"[\^\s,.]+", fold(alphabetic)) if w]
+    parts = [w for w in words if len(w) >= 2 and w not in NAME_AFFIXES]
+    initials = [w[0] for w in words if w not in NAME_AFFIXES]
+    return parts, initials
+
+
+@dataclass(frozen=True)
+class Identifiers:
+    """Identifying values of one input, folded (upper-case, no accents)."""
+
+    names: frozenset[str] = frozenset()  # name words (>= 2 letters)
+    initials: frozenset[str] = frozenset()
+    ids: frozenset[str] = frozenset()  # IDs, dates of birth, addresses, phone numbers
+    uids: frozenset[str] = frozenset()  # original instance UIDs
+    patient_names: frozenset[str] = frozenset()  # subset of names: the patient's own
+    _pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_dataset(cls, dataset: Dataset, *, include_uids: bool = True) -> Identifiers:
+        names: set[str] = set()
+        patient_names: set[str] = set()
+        initials: set[str] = set()
+        for keyword in PATIENT_NAME_KEYWORDS + STAFF_NAME_KEYWORDS:
+            for value in _values(dataset, keyword):
+                parts, inits = _name_parts(value)
+                names.update(parts)
+                initials.update(inits)
+                if keyword in PATIENT_NAME_KEYWORDS:
+                    patient_names.update(parts)
+        ids: set[str] = set()
+        for keyword in ID_KEYWORDS:
+            for value in _values(dataset, keyword):
+                folded = fold(value)
+                if len(folded) >= 3:
+                    ids.add(folded)
+                if keyword == "PatientBirthDate" and re.fullmatch(r"\d{8}", value):
+                    y, m, d = value[:4], value[4:6], value[6:]
+                    ids.update({f"{y}-{m}-{d}", f"{d}/{m}/{y}", f"{d}.{m}.{y}", f"{d}-{m}-{y}"})
+                if keyword == "PatientAddress":
+                    ids.update(w for w in re.split(r"[\s,^]+", folded) if len(w) >= 4 and not w.isdigit())
+        for item in dataset.get("OtherPatientIDsSequence", None) or []:
+            for value in _values(item, "PatientID"):
+                if len(value) >= 3:
+                    ids.add(fold(value))
+        uids = set()
+        if include_uids:
+            for keyword in INSTANCE_UID_KEYWORDS:
+                uids.update(v for v in _values(dataset, keyword) if len(v) >= 8)
+        return cls(
+            names=frozenset(names),
+            initials=frozenset(initials),
+            ids=frozenset(ids),
+            uids=frozenset(uids),
+            patient_names=frozenset(patient_names),
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.names or self.ids or self.uids)
+
+    @property
+    def pattern(self) -> re.Pattern[str] | None:
+        """One regex over folded text for every identifier (longest first), or None."""
+        if self._pattern is None and self:
+            alternatives = []
+            for surname in sorted(self.names, key=len, reverse=True):
+                s = re.escape(surname)
+                for initial in sorted(self.initials):
+                    alternatives.append(rf"{s}\s*,?\s*{initial}\b\.?")
+                    alternatives.append(rf"\b{initial}\.\s*{s}")
+            alternatives.extend(re.escape(v) for v in sorted(self.ids | self.uids, key=len, reverse=True))
+            alternatives.extend(re.escape(n) for n in sorted(self.names, key=len, reverse=True))
+            body = "|".join(alternatives)
+            object.__setattr__(self, "_pattern", re.compile(rf"(?<![A-Z0-9])(?:{body})(?![A-Z0-9])"))
+        return self._pattern
+
+    def find(self, text: str) -> list[tuple[int, int]]:
+        """Spans of ``text`` holding an identifier (whole words, any case or accents)."""
+        pattern = self.pattern
+        if pattern is None or not text:
+            return []
+        return [m.span() for m in pattern.finditer(fold(text))]
+
+    def find_patient(self, text: str) -> list[str]:
+        """Which kinds of the patient's own identifiers occur in ``text`` (for verification).
+
+        Returns labels (``name``, ``id``, ``uid``), never the values.
+        """
+        folded = fold(text)
+        found = []
+        for label, values in (("name", self.patient_names), ("id", self.ids), ("uid", self.uids)):
+            for value in values:
+                if re.search(rf"(?<![A-Z0-9.]){re.escape(value)}(?![A-Z0-9])", folded):
+                    found.append(label)
+                    break
+        return found
+
+
+def scrub_text(text: str, identifiers: Identifiers, *, generic: bool) -> tuple[str, int]:
+    """Remove identifiers (and, with ``generic``, dates, phones, e-mails, URLs, long numbers).
+
+    Returns the cleaned text and the number of removals.
+    """
+    spans = identifiers.find(text)
+    if generic:
+        for _, pattern in GENERIC_PATTERNS:
+            spans.extend(m.span() for m in pattern.finditer(text))
+    if not spans:
+        return text, 0
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, last = [], 0
+    for start, end in merged:
+        out.append(text[last:start])
+        out.append(REPLACEMENT)
+        last = end
+    out.append(text[last:])
+    return "".join(out), len(merged)
+
+
+def byte_prefilter(identifiers: Identifiers) -> re.Pattern[bytes] | None:
+    """A bytes regex that matches raw element values that *might* hold an identifier.
+
+    It lets the engine skip decoding kept values that cannot contain one: a fast path, never the
+    only check (a hit is confirmed on decoded text). Each identifier contributes its longest ASCII
+    run, which any ASCII-compatible character set encodes as is, whatever the accents around it.
+    Returns None when some identifier has no usable ASCII run: then every value is decoded.
+    """
+    needles: set[bytes] = set()
+    for value in identifiers.names | identifiers.ids | identifiers.uids:
+        runs = re.findall(r"[A-Z0-9 .^,/-]{2,}", value)
+        if not runs:
+            return None
+        needles.add(max(runs, key=len).encode("ascii"))
+    if not needles:
+        return None
+    return re.compile(b"|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True)), re.I)

@@ -1,0 +1,93 @@
+"""What a de-identified dataset says about itself, and its regenerated File Meta Information.
+
+PS3.15 E.1.1 and PS3.3 C.7.1.1: Patient Identity Removed (0012,0062) YES, De-identification
+Method (0012,0063) and De-identification Method Code Sequence (0012,0064) with the CID 7050 codes
+of the profile and options actually applied; Longitudinal Temporal Information Modified
+(0028,0303). PS3.10 7.1: the File Meta Information is rebuilt, naming medanon as the
+implementation and carrying no source AE title.
+"""
+
+from __future__ import annotations
+
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import (
+    UID,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
+
+from .._version import __version__
+from ..policy import Policy
+from .table import BASIC_PROFILE_CODE, EDITION, Option, cid_7050
+
+# medanon's Implementation Class UID: a 2.25 UID made once from UUID v5 of a fixed name (PS3.5 B.2).
+IMPLEMENTATION_CLASS_UID = UID("2.25.92557149664675225065577911742964392132")
+IMPLEMENTATION_VERSION_NAME = ("MEDANON_" + __version__.replace(".", "_"))[:16]
+
+
+def method_description(policy: Policy) -> list[str]:
+    """The De-identification Method text: tool, profile, options, table edition (LO, <= 64 chars
+    a value)."""
+    options = ",".join(sorted(o.cli_name for o in policy.options)) or "none"
+    values = [
+        f"medanon {__version__}",
+        f"profile {policy.name}"[:64],
+        f"PS3.15 {EDITION} Table E.1-1",
+    ]
+    for start in range(0, len(options), 56):
+        values.append(f"options {options[start : start + 56]}")
+    return values
+
+
+def method_codes(policy: Policy, extra_codes: tuple[str, ...] = ()) -> list[Dataset]:
+    """CID 7050 items for the basic profile, each option in force, and ``extra_codes`` (113101
+    Clean Pixel Data, 113102 Clean Recognizable Visual Features, set by the pixel stages)."""
+    values = [BASIC_PROFILE_CODE, *sorted(o.code_value for o in policy.options), *extra_codes]
+    codes = cid_7050()
+    items = []
+    for value in sorted(set(values)):
+        code = codes[value]
+        item = Dataset()
+        item.CodeValue = code.value
+        item.CodingSchemeDesignator = code.scheme
+        item.CodeMeaning = code.meaning
+        items.append(item)
+    return items
+
+
+def add_markers(dataset: Dataset, policy: Policy) -> None:
+    """Mark ``dataset`` as de-identified (PS3.15 E.1.1 items 6-8)."""
+    dataset.PatientIdentityRemoved = "YES"
+    dataset.DeidentificationMethod = method_description(policy)
+    dataset.DeidentificationMethodCodeSequence = method_codes(policy)
+    if Option.RETAIN_LONGITUDINAL_FULL_DATES in policy.options:
+        dataset.LongitudinalTemporalInformationModified = "UNMODIFIED"
+    elif Option.RETAIN_LONGITUDINAL_MODIFIED_DATES in policy.options:
+        dataset.LongitudinalTemporalInformationModified = "MODIFIED"
+    else:
+        dataset.LongitudinalTemporalInformationModified = "REMOVED"
+
+
+def transfer_syntax_of(dataset: Dataset) -> UID:
+    """The transfer syntax the dataset was read in (also for files without File Meta)."""
+    meta = getattr(dataset, "file_meta", None)
+    if meta is not None and "TransferSyntaxUID" in meta:
+        return UID(str(meta.TransferSyntaxUID))
+    implicit, little = dataset.original_encoding
+    if implicit:
+        return ImplicitVRLittleEndian
+    return ExplicitVRLittleEndian if little or little is None else ExplicitVRBigEndian
+
+
+def regenerate_file_meta(dataset: Dataset, transfer_syntax: UID) -> None:
+    """Replace the File Meta Information (PS3.10 7.1) and zero the preamble."""
+    meta = FileMetaDataset()
+    meta.FileMetaInformationVersion = b"\x00\x01"
+    meta.MediaStorageSOPClassUID = dataset.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
+    meta.TransferSyntaxUID = transfer_syntax
+    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
+    dataset.file_meta = meta
+    dataset.preamble = b"\x00" * 128

@@ -1,0 +1,116 @@
+"""Reading inputs and writing outputs: the only module that touches files.
+
+Reading turns every way a file can be unreadable into an :class:`InputError` with a short,
+PHI-free reason. Writing is atomic: bytes go to a temporary name in the destination folder, are
+flushed to disk, then take the final name, so a reader never sees a partial output. An existing
+file is never replaced unless ``overwrite`` is asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from io import BytesIO
+from pathlib import Path
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from .errors import InputError
+
+MEDIA_DIRECTORY_STORAGE = "1.2.840.10008.1.3.10"
+TMP_MARK = ".medanon-tmp-"
+
+
+def read_dicom(path: Path) -> Dataset:
+    """Read a DICOM file completely (values included), or raise :class:`InputError`."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(f"cannot open: {exc.strerror}") from None
+    if size == 0:
+        raise InputError("empty file (0 bytes)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}") from None
+    return parse_dicom(data)
+
+
+def parse_dicom(data: bytes) -> Dataset:
+    """Parse DICOM bytes: a Part 10 file, or a bare dataset without preamble and File Meta."""
+    try:
+        dataset = dcmread(BytesIO(data))
+    except InvalidDicomError:
+        try:
+            dataset = dcmread(BytesIO(data), force=True)
+        except Exception as exc:
+            raise InputError(f"not a DICOM file ({type(exc).__name__})") from None
+        if not _looks_like_dataset(dataset):
+            raise InputError("not a DICOM file (no DICM prefix and no recognisable dataset)")
+    except Exception as exc:
+        raise InputError(f"cannot be parsed as DICOM ({type(exc).__name__})") from None
+    media_class = str(dataset.file_meta.get("MediaStorageSOPClassUID", "")) if dataset.file_meta else ""
+    if media_class == MEDIA_DIRECTORY_STORAGE or "DirectoryRecordSequence" in dataset:
+        raise InputError(
+            "DICOMDIR media directory: not de-identified; build a new one from the outputs"
+        )
+    try:
+        _load_all(dataset)
+    except Exception as exc:
+        raise InputError(f"truncated or corrupt DICOM data ({type(exc).__name__})") from None
+    if "SOPClassUID" not in dataset:
+        raise InputError("no SOP Class UID: not a DICOM composite instance")
+    return dataset
+
+
+def _looks_like_dataset(dataset: Dataset) -> bool:
+    """A forced read of arbitrary bytes yields junk elements: accept only a dataset with known,
+    ascending standard tags and a SOP Class UID."""
+    tags = list(dataset.keys())
+    return bool(tags) and "SOPClassUID" in dataset and tags[0] < 0x00090000
+
+
+def _load_all(dataset: Dataset) -> None:
+    """Convert every raw element, so truncation and bad values surface here, not midway."""
+    for element in dataset.iterall():
+        _ = element.value
+
+
+def write_atomic(path: Path, data: bytes, *, overwrite: bool = False, durable: bool = False) -> None:
+    """Write ``data`` to ``path`` atomically; refuse to replace a file unless ``overwrite``.
+
+    With ``durable`` the bytes are flushed to disk before the rename (crash-safe, slower).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # fails, atomically, if the name is taken
+            except FileExistsError:
+                raise InputError(f"output exists, not overwritten: {path}") from None
+            except OSError:  # file systems without hard links (some SMB shares)
+                if path.exists():
+                    raise InputError(f"output exists, not overwritten: {path}") from None
+                os.replace(tmp, path)
+    finally:
+        try:
+            tmp.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def encode_dataset(dataset: Dataset) -> bytes:
+    """Serialise as a DICOM Part 10 file (preamble, DICM, File Meta, dataset)."""
+    buffer = BytesIO()
+    dataset.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()

@@ -1,0 +1,159 @@
+"""One input in, one de-identified output and one report record out.
+
+Every way of running medanon (the CLI, batch processes, later the watcher and Dask) calls
+:func:`scrub_file` or :func:`scrub_dataset`, so every mode behaves the same.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydicom.dataset import Dataset
+
+from .dicom.engine import HeaderEngine, Outcome
+from .dicom.identifiers import Identifiers
+from .dicom.markers import add_markers, regenerate_file_meta, transfer_syntax_of
+from .dicom.verify import verify_output
+from .errors import InputError, MedanonError
+from .io import encode_dataset, read_dicom, write_atomic
+from .keys import Keyring
+from .policy import Policy
+
+# Modalities whose pixels often carry burned-in text or show a person.
+TEXT_PRONE_MODALITIES = {"US", "SC", "OT", "XC", "ES", "GM", "SM", "DOC", "IVUS", "OP", "ECG"}
+PHOTO_MODALITIES = {"XC", "GM", "ES", "OP", "SM"}
+
+
+@dataclass
+class FileResult:
+    """One record of the report: paths, status, counts and warnings; never a value of the data."""
+
+    input: str
+    output: str | None
+    status: str  # "ok", "failed", "dry-run"
+    error: str | None = None
+    actions: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    uid_map: dict[str, str] = field(default_factory=dict, repr=False)
+    patient_map: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def record(self) -> dict[str, Any]:
+        """The JSON Lines record (mappings excluded: they are written only with --mapping)."""
+        return {
+            "input": self.input,
+            "output": self.output,
+            "status": self.status,
+            "error": self.error,
+            "actions": dict(sorted(self.actions.items())),
+            "warnings": self.warnings,
+        }
+
+
+class Scrubber:
+    """De-identify datasets and files under one policy and key.
+
+    >>> from medanon import Scrubber, load_policy, Keyring
+    >>> scrubber = Scrubber(load_policy("research"), Keyring(b"0123456789abcdef0123"))
+    """
+
+    def __init__(self, policy: Policy, keyring: Keyring) -> None:
+        self.policy = policy
+        self.keyring = keyring
+        self.engine = HeaderEngine(policy, keyring)
+
+    def scrub_dataset(self, dataset: Dataset, *, in_place: bool = False) -> tuple[Dataset, Outcome]:
+        """De-identify an in-memory dataset; the input is left untouched unless ``in_place``.
+
+        The result carries regenerated File Meta Information and de-identification markers.
+        Pixel Data is not changed.
+        """
+        target = dataset if in_place else copy.deepcopy(dataset)
+        outcome, _ = self._scrub(target)
+        return target, outcome
+
+    def _scrub(self, dataset: Dataset) -> tuple[Outcome, Identifiers]:
+        transfer_syntax = transfer_syntax_of(dataset)
+        try:
+            outcome, identifiers = self.engine.apply(dataset)
+        except MedanonError:
+            raise
+        except Exception as exc:
+            raise InputError(f"cannot de-identify this dataset ({type(exc).__name__})") from None
+        if "SOPInstanceUID" not in dataset:
+            raise InputError("no SOP Instance UID")
+        add_markers(dataset, self.policy)
+        regenerate_file_meta(dataset, transfer_syntax)
+        _pixel_warnings(dataset, outcome)
+        return outcome, identifiers
+
+    def scrub_file(
+        self,
+        source: Path,
+        destination: Path | None,
+        *,
+        overwrite: bool = False,
+        dry_run: bool = False,
+        durable: bool = False,
+    ) -> FileResult:
+        """Read, de-identify, serialise, verify, then write ``destination`` atomically.
+
+        Never raises for a bad input: the error is in the result, and nothing is written.
+        """
+        output = str(destination) if destination is not None else None
+        try:
+            if destination is not None and destination.resolve() == source.resolve():
+                raise InputError("output would replace the input")
+            dataset = read_dicom(source)
+            outcome, identifiers = self._scrub(dataset)
+            try:
+                data = encode_dataset(dataset)
+            except Exception as exc:
+                raise InputError(f"cannot encode the output ({type(exc).__name__})") from None
+            verify_output(data, identifiers, str(dataset.SOPInstanceUID))
+            if not dry_run and destination is not None:
+                write_atomic(destination, data, overwrite=overwrite, durable=durable)
+        except MedanonError as exc:
+            return FileResult(str(source), output, "failed", error=str(exc))
+        return FileResult(
+            str(source),
+            output,
+            "dry-run" if dry_run else "ok",
+            actions=dict(outcome.counts),
+            warnings=list(outcome.warnings),
+            uid_map=outcome.uid_map,
+            patient_map=outcome.patient_map,
+        )
+
+
+def _pixel_warnings(dataset: Dataset, outcome: Outcome) -> None:
+    """Flag what the header stage cannot clean: pixels may show text or a person (PS3.15 E.3.1,
+    E.3.2). BurnedInAnnotation and RecognizableVisualFeatures are set to NO only by the pixel
+    stages, after they really cleaned the pixels."""
+    if "PixelData" not in dataset and "FloatPixelData" not in dataset:
+        return
+    modality = str(dataset.get("Modality", "") or "").upper()
+    burned = str(dataset.get("BurnedInAnnotation", "") or "").upper()
+    if burned == "YES" or (burned != "NO" and modality in TEXT_PRONE_MODALITIES):
+        outcome.warn("pixels may contain burned-in text: pixel cleaning was not run")
+    visual = str(dataset.get("RecognizableVisualFeatures", "") or "").upper()
+    if visual == "YES" or (visual != "NO" and modality in PHOTO_MODALITIES):
+        outcome.warn("pixels may show recognisable features: face cleaning was not run")
+
+
+def summarise(results: list[FileResult]) -> dict[str, Any]:
+    """Totals over a run, for ``--json`` and the end-of-run line."""
+    statuses = Counter(r.status for r in results)
+    actions: Counter[str] = Counter()
+    for result in results:
+        actions.update(result.actions)
+    return {
+        "files": len(results),
+        "ok": statuses.get("ok", 0) + statuses.get("dry-run", 0),
+        "failed": statuses.get("failed", 0),
+        "warnings": sum(1 for r in results if r.warnings),
+        "actions": dict(sorted(actions.items())),
+    }

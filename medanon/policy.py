@@ -1,0 +1,227 @@
+"""Profiles (TOML files) and the :class:`Policy` they build.
+
+A profile names the PS3.15 options it applies, and may extend another profile and override the
+action of single attributes (by keyword or tag) and of private attributes (by private creator).
+Profiles shipped with medanon live in ``medanon/profiles/``; a user profile is any TOML file of
+the same form. A :class:`Policy` is validated when built: it is never half-valid.
+
+Example user profile::
+
+    extends = "research"
+    description = "Our lab: research profile, keep Siemens CSA headers"
+    options = ["retain_device_identity"]
+
+    [actions]
+    StudyDescription = "K"
+    "(0018,1030)" = "C"
+
+    [private."SIEMENS CSA HEADER"]
+    "(0029,xx10)" = "K"
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydicom.datadict import dictionary_VR, tag_for_keyword
+
+from .dicom.table import Action, Option
+from .errors import ProfileError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+_TAG_RE = re.compile(r"^\(?([0-9A-Fa-f]{4}),?([0-9A-Fa-f]{4})\)?$")
+_PRIVATE_TAG_RE = re.compile(r"^\(?([0-9A-Fa-f]{4}),?[xX]{2}([0-9A-Fa-f]{2})\)?$")
+_KNOWN_KEYS = {"name", "extends", "description", "options", "actions", "private", "pseudonyms", "dates"}
+
+DEFAULT_PATIENT_ID_TEMPLATE = "{hash:12}"
+DEFAULT_PATIENT_NAME_TEMPLATE = "ANON^{hash:12}"
+DEFAULT_MAX_SHIFT_DAYS = 3650
+
+
+def parse_tag(text: str) -> int:
+    """``"(0010,0010)"``, ``"0010,0010"``, ``"00100010"`` or a keyword such as ``PatientName``."""
+    match = _TAG_RE.match(text.strip())
+    if match:
+        return int(match.group(1) + match.group(2), 16)
+    tag = tag_for_keyword(text.strip())
+    if tag is None:
+        raise ProfileError(f"unknown attribute keyword or tag: {text!r}")
+    return int(tag)
+
+
+def parse_option(text: str) -> Option:
+    try:
+        return Option(text.strip().lower().replace("-", "_"))
+    except ValueError:
+        names = ", ".join(o.cli_name for o in Option)
+        raise ProfileError(f"unknown option {text!r}; options are: {names}") from None
+
+
+def parse_action(text: str) -> Action:
+    try:
+        return Action(str(text).strip().upper())
+    except ValueError:
+        codes = ", ".join(a.value for a in Action)
+        raise ProfileError(f"unknown action {text!r}; actions are: {codes}") from None
+
+
+@dataclass(frozen=True)
+class PrivateKey:
+    """A private attribute named by its creator: group, low byte of the element, creator."""
+
+    group: int
+    element_low: int
+    creator: str
+
+    @classmethod
+    def parse(cls, creator: str, tag_text: str) -> PrivateKey:
+        match = _PRIVATE_TAG_RE.match(tag_text.strip())
+        if not match:
+            raise ProfileError(f"private tag must look like (gggg,xxee): {tag_text!r}")
+        group = int(match.group(1), 16)
+        if group % 2 == 0:
+            raise ProfileError(f"private tags have an odd group: {tag_text!r}")
+        return cls(group, int(match.group(2), 16), creator.strip())
+
+
+@dataclass(frozen=True, eq=False)  # identity equality: a policy is built once per run
+class Policy:
+    """What to do with a DICOM header: options, per-attribute overrides, pseudonym formats.
+
+    Build one with :func:`load_policy` (from a profile name or TOML file), or directly.
+    """
+
+    name: str = "basic"
+    description: str = ""
+    options: frozenset[Option] = frozenset()
+    overrides: Mapping[int, Action] = field(default_factory=dict)
+    private_overrides: Mapping[PrivateKey, Action] = field(default_factory=dict)
+    patient_id_template: str = DEFAULT_PATIENT_ID_TEMPLATE
+    patient_name_template: str = DEFAULT_PATIENT_NAME_TEMPLATE
+    max_shift_days: int = DEFAULT_MAX_SHIFT_DAYS
+    source: str = "builtin"
+
+    def __post_init__(self) -> None:
+        dates = {Option.RETAIN_LONGITUDINAL_FULL_DATES, Option.RETAIN_LONGITUDINAL_MODIFIED_DATES}
+        if dates <= self.options:
+            raise ProfileError(
+                "retain-longitudinal-full-dates and retain-longitudinal-modified-dates "
+                "exclude each other (PS3.15 E.3.6)"
+            )
+        for tag in self.overrides:
+            if (tag >> 16) % 2 == 1:
+                raise ProfileError("private attributes are overridden by creator, under [private]")
+            if (tag >> 16) == 0x0002:
+                raise ProfileError("file meta information (0002,eeee) is regenerated, not overridden")
+        for template in (self.patient_id_template, self.patient_name_template):
+            if "{hash" not in template:
+                raise ProfileError("a pseudonym template needs {hash} or {hash:N}")
+        if not 1 <= self.max_shift_days <= 36500:
+            raise ProfileError("dates.max_shift_days must be between 1 and 36500")
+
+    def with_options(
+        self, enable: Iterable[Option] = (), disable: Iterable[Option] = ()
+    ) -> Policy:
+        """A copy with options switched on or off (as ``--with``/``--without`` do)."""
+        options = (self.options | frozenset(enable)) - frozenset(disable)
+        return _replace(self, options=options)
+
+
+def _replace(policy: Policy, **changes: Any) -> Policy:
+    from dataclasses import replace
+
+    return replace(policy, **changes)
+
+
+def builtin_profiles() -> list[str]:
+    """Names of the profiles shipped with medanon."""
+    folder = resources.files("medanon.profiles")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def _read_profile(name_or_path: str) -> tuple[dict[str, Any], str]:
+    path = Path(name_or_path)
+    if name_or_path.endswith(".toml") or path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ProfileError(f"cannot read profile {path}: {exc.strerror}") from None
+        source = str(path)
+    else:
+        resource = resources.files("medanon.profiles").joinpath(f"{name_or_path}.toml")
+        if not resource.is_file():
+            known = ", ".join(builtin_profiles())
+            raise ProfileError(f"no profile named {name_or_path!r}; built-in profiles: {known}")
+        text = resource.read_text(encoding="utf-8")
+        source = f"builtin:{name_or_path}"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"profile {source}: {exc}") from None
+    unknown = set(data) - _KNOWN_KEYS
+    if unknown:
+        raise ProfileError(f"profile {source}: unknown keys {sorted(unknown)}")
+    return data, source
+
+
+def load_policy(name_or_path: str = "basic", _seen: tuple[str, ...] = ()) -> Policy:
+    """Build the :class:`Policy` of a built-in profile name or a TOML file path."""
+    if name_or_path in _seen:
+        raise ProfileError(f"profile {name_or_path!r} extends itself")
+    data, source = _read_profile(name_or_path)
+    base = Policy()
+    if "extends" in data:
+        base = load_policy(str(data["extends"]), (*_seen, name_or_path))
+
+    options = set(base.options) | {parse_option(o) for o in data.get("options", [])}
+    overrides = dict(base.overrides)
+    for key, action in data.get("actions", {}).items():
+        tag = parse_tag(key)
+        overrides[tag] = parse_action(action)
+    private = dict(base.private_overrides)
+    for creator, entries in data.get("private", {}).items():
+        if not isinstance(entries, dict):
+            raise ProfileError(f"profile {source}: [private.{creator!r}] must be a table")
+        for tag_text, action in entries.items():
+            private[PrivateKey.parse(creator, tag_text)] = parse_action(action)
+    pseudonyms = data.get("pseudonyms", {})
+    dates = data.get("dates", {})
+    name = data.get("name") or (
+        Path(name_or_path).stem if source != f"builtin:{name_or_path}" else name_or_path
+    )
+    return Policy(
+        name=str(name),
+        description=str(data.get("description", base.description)),
+        options=frozenset(options),
+        overrides=overrides,
+        private_overrides=private,
+        patient_id_template=str(pseudonyms.get("patient_id", base.patient_id_template)),
+        patient_name_template=str(pseudonyms.get("patient_name", base.patient_name_template)),
+        max_shift_days=int(dates.get("max_shift_days", base.max_shift_days)),
+        source=source,
+    )
+
+
+def describe_override(tag: int) -> str:
+    """``(0010,0010) PatientName`` for messages and conformance statements."""
+    from pydicom.datadict import keyword_for_tag
+
+    keyword = keyword_for_tag(tag) or "unknown"
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X}) {keyword}"
+
+
+def vr_of(tag: int) -> str:
+    try:
+        return str(dictionary_VR(tag))
+    except KeyError:
+        return "UN"

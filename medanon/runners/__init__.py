@@ -1,0 +1,1 @@
+"""Drivers that run the same per-file pipeline in different ways (processes, later watch, Dask)."""
