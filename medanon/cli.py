@@ -58,24 +58,60 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path),
-              help="Output file (one input file) or folder (mirrors input folders). "
-                   "Default: NAME.anon.EXT beside each file, FOLDER.anon beside each folder.")
-@click.option("-p", "--profile", default="basic", show_default=True,
-              help="Built-in profile name (see 'medanon profile list') or a TOML profile file.")
-@click.option("--with", "with_options", multiple=True, type=click.Choice(OPTION_NAMES),
-              metavar="OPTION", help="Switch a PS3.15 option on (repeatable).")
-@click.option("--without", "without_options", multiple=True, type=click.Choice(OPTION_NAMES),
-              metavar="OPTION", help="Switch a PS3.15 option off (repeatable).")
-@click.option("--key-file", type=click.Path(path_type=Path, dir_okay=False),
-              help="Secret key file. Default: $MEDANON_KEY, else ~/.config/medanon/key "
-                   "(created with owner-only permissions when missing).")
-@click.option("--report", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write one JSON Lines record per file (no PHI).")
-@click.option("--mapping", type=click.Path(path_type=Path, file_okay=False),
-              help="Write uid_mapping.csv and patid_mapping.csv (id_old,id_new) here, owner-only.")
-@click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 256),
-              help="Worker processes.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Output file (one input file) or folder (mirrors input folders). "
+    "Default: NAME.anon.EXT beside each file, FOLDER.anon beside each folder.",
+)
+@click.option(
+    "-p",
+    "--profile",
+    default="basic",
+    show_default=True,
+    help="Built-in profile name (see 'medanon profile list') or a TOML profile file.",
+)
+@click.option(
+    "--with",
+    "with_options",
+    multiple=True,
+    type=click.Choice(OPTION_NAMES),
+    metavar="OPTION",
+    help="Switch a PS3.15 option on (repeatable).",
+)
+@click.option(
+    "--without",
+    "without_options",
+    multiple=True,
+    type=click.Choice(OPTION_NAMES),
+    metavar="OPTION",
+    help="Switch a PS3.15 option off (repeatable).",
+)
+@click.option(
+    "--key-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Secret key file. Default: $MEDANON_KEY, else ~/.config/medanon/key "
+    "(created with owner-only permissions when missing).",
+)
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write one JSON Lines record per file (no PHI).",
+)
+@click.option(
+    "--mapping",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write uid_mapping.csv and patid_mapping.csv (id_old,id_new) here, owner-only.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Worker processes.",
+)
 @click.option("--dry-run", is_flag=True, help="Process and verify everything, write nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (never inputs).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
@@ -118,11 +154,22 @@ def scrub(
     show_bar = not quiet and not as_json and sys.stderr.isatty() and len(job_list) > 1
     report_handle = _open_report(report)
     try:
-        iterator = run_jobs(job_list, policy, keyring, processes=jobs, overwrite=overwrite, dry_run=dry_run)
-        with click.progressbar(
-            iterator, length=len(job_list), label="scrubbing", file=sys.stderr,
-            show_pos=True, show_eta=True, item_show_func=lambda r: None,
-        ) if show_bar else _nullbar(iterator) as bar:
+        iterator = run_jobs(
+            job_list, policy, keyring, processes=jobs, overwrite=overwrite, dry_run=dry_run
+        )
+        with (
+            click.progressbar(
+                iterator,
+                length=len(job_list),
+                label="scrubbing",
+                file=sys.stderr,
+                show_pos=True,
+                show_eta=True,
+                item_show_func=lambda r: None,
+            )
+            if show_bar
+            else _nullbar(iterator) as bar
+        ):
             for result in bar:
                 results.append(result)
                 if result.status == "failed":
@@ -132,7 +179,10 @@ def scrub(
                     else:
                         click.echo(message, err=True)
                 if report_handle is not None:
-                    record = result.record() | {"profile": policy.name, "key_fingerprint": keyring.fingerprint}
+                    record = result.record() | {
+                        "profile": policy.name,
+                        "key_fingerprint": keyring.fingerprint,
+                    }
                     report_handle.write(json.dumps(record, sort_keys=True) + "\n")
     finally:
         if report_handle is not None:
@@ -177,7 +227,9 @@ def _same_or_inside(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
 
 
-def _policy(profile: str, with_options: tuple[str, ...], without_options: tuple[str, ...]) -> Policy:
+def _policy(
+    profile: str, with_options: tuple[str, ...], without_options: tuple[str, ...]
+) -> Policy:
     policy = load_policy(profile)
     if with_options or without_options:
         policy = policy.with_options(

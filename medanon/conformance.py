@@ -53,7 +53,9 @@ def summary(policy: Policy) -> str:
     if policy.private_overrides:
         lines.append("private overrides")
         for key, action in sorted(policy.private_overrides.items(), key=lambda kv: repr(kv[0])):
-            lines.append(f"  ({key.group:04X},xx{key.element_low:02X}) {key.creator!r} -> {action.value}")
+            lines.append(
+                f"  ({key.group:04X},xx{key.element_low:02X}) {key.creator!r} -> {action.value}"
+            )
     counts = Counter(action for _, _, action in action_table(policy))
     lines.append(
         f"Table E.1-1 ({EDITION}) under this profile: "

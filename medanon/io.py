@@ -50,7 +50,9 @@ def parse_dicom(data: bytes) -> Dataset:
             raise InputError("not a DICOM file (no DICM prefix and no recognisable dataset)")
     except Exception as exc:
         raise InputError(f"cannot be parsed as DICOM ({type(exc).__name__})") from None
-    media_class = str(dataset.file_meta.get("MediaStorageSOPClassUID", "")) if dataset.file_meta else ""
+    media_class = (
+        str(dataset.file_meta.get("MediaStorageSOPClassUID", "")) if dataset.file_meta else ""
+    )
     if media_class == MEDIA_DIRECTORY_STORAGE or "DirectoryRecordSequence" in dataset:
         raise InputError(
             "DICOMDIR media directory: not de-identified; build a new one from the outputs"
@@ -59,8 +61,6 @@ def parse_dicom(data: bytes) -> Dataset:
         _load_all(dataset)
     except Exception as exc:
         raise InputError(f"truncated or corrupt DICOM data ({type(exc).__name__})") from None
-    if "SOPClassUID" not in dataset:
-        raise InputError("no SOP Class UID: not a DICOM composite instance")
     return dataset
 
 
@@ -68,7 +68,7 @@ def _looks_like_dataset(dataset: Dataset) -> bool:
     """A forced read of arbitrary bytes yields junk elements: accept only a dataset with known,
     ascending standard tags and a SOP Class UID."""
     tags = list(dataset.keys())
-    return bool(tags) and "SOPClassUID" in dataset and tags[0] < 0x00090000
+    return bool(tags) and "SOPClassUID" in dataset and tags[0] < 0x00090000 and tags == sorted(tags)
 
 
 def _load_all(dataset: Dataset) -> None:
@@ -77,7 +77,9 @@ def _load_all(dataset: Dataset) -> None:
         _ = element.value
 
 
-def write_atomic(path: Path, data: bytes, *, overwrite: bool = False, durable: bool = False) -> None:
+def write_atomic(
+    path: Path, data: bytes, *, overwrite: bool = False, durable: bool = False
+) -> None:
     """Write ``data`` to ``path`` atomically; refuse to replace a file unless ``overwrite``.
 
     With ``durable`` the bytes are flushed to disk before the rename (crash-safe, slower).

@@ -53,7 +53,9 @@ class Keyring:
 
     def uid(self, original: str) -> str:
         """A ``2.25.<int>`` UID (PS3.5 B.2) for an original UID: 128 bits of the keyed digest."""
-        value = int.from_bytes(self._digest(b"uid", original.encode("ascii", "replace"))[:16], "big")
+        value = int.from_bytes(
+            self._digest(b"uid", original.encode("ascii", "replace"))[:16], "big"
+        )
         return f"2.25.{value}"
 
     def token(self, domain: str, original: str, length: int) -> str:
@@ -104,7 +106,10 @@ def load_keyring(key_file: Path | None = None, *, create: bool = True) -> tuple[
         if not create:
             raise KeyError_(f"no key: {path} does not exist")
         _create_key_file(path)
-        print(f"medanon: created a new secret key in {path} (keep it to stay consistent)", file=sys.stderr)
+        print(
+            f"medanon: created a new secret key in {path} (keep it to stay consistent)",
+            file=sys.stderr,
+        )
     return Keyring(_read_key_file(path)), f"key file {path}"
 
 

@@ -7,6 +7,7 @@ Every way of running medanon (the CLI, batch processes, later the watcher and Da
 from __future__ import annotations
 
 import copy
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,16 +78,27 @@ class Scrubber:
 
     def _scrub(self, dataset: Dataset) -> tuple[Outcome, Identifiers]:
         transfer_syntax = transfer_syntax_of(dataset)
+        meta = dataset.file_meta if getattr(dataset, "file_meta", None) is not None else Dataset()
+        sop_class = str(
+            dataset.get("SOPClassUID", "") or meta.get("MediaStorageSOPClassUID", "") or ""
+        )
+        if not sop_class:
+            raise InputError("no SOP Class UID in the dataset or its file meta")
+        meta_instance = str(meta.get("MediaStorageSOPInstanceUID", "") or "")
+        if not meta_instance and "SOPInstanceUID" not in dataset:
+            raise InputError("no SOP Instance UID in the dataset or its file meta")
         try:
-            outcome, identifiers = self.engine.apply(dataset)
+            outcome, identifiers = self.engine.apply(dataset, extra_uids=(meta_instance,))
         except MedanonError:
             raise
         except Exception as exc:
             raise InputError(f"cannot de-identify this dataset ({type(exc).__name__})") from None
-        if "SOPInstanceUID" not in dataset:
-            raise InputError("no SOP Instance UID")
+        if "SOPInstanceUID" in dataset:
+            sop_instance = str(dataset.SOPInstanceUID)
+        else:  # a bare fragment: name it by its file meta's instance UID, remapped
+            sop_instance = self.engine.remap_uid(meta_instance, outcome)
         add_markers(dataset, self.policy)
-        regenerate_file_meta(dataset, transfer_syntax)
+        regenerate_file_meta(dataset, transfer_syntax, sop_class, sop_instance)
         _pixel_warnings(dataset, outcome)
         return outcome, identifiers
 
@@ -104,6 +116,20 @@ class Scrubber:
         Never raises for a bad input: the error is in the result, and nothing is written.
         """
         output = str(destination) if destination is not None else None
+        with warnings.catch_warnings():
+            # pydicom's warnings quote values (names, UIDs): they must not reach logs.
+            warnings.simplefilter("ignore")
+            return self._scrub_file(source, destination, output, overwrite, dry_run, durable)
+
+    def _scrub_file(
+        self,
+        source: Path,
+        destination: Path | None,
+        output: str | None,
+        overwrite: bool,
+        dry_run: bool,
+        durable: bool,
+    ) -> FileResult:
         try:
             if destination is not None and destination.resolve() == source.resolve():
                 raise InputError("output would replace the input")
@@ -113,7 +139,7 @@ class Scrubber:
                 data = encode_dataset(dataset)
             except Exception as exc:
                 raise InputError(f"cannot encode the output ({type(exc).__name__})") from None
-            verify_output(data, identifiers, str(dataset.SOPInstanceUID))
+            verify_output(data, identifiers, str(dataset.file_meta.MediaStorageSOPInstanceUID))
             if not dry_run and destination is not None:
                 write_atomic(destination, data, overwrite=overwrite, durable=durable)
         except MedanonError as exc:

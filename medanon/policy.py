@@ -41,7 +41,16 @@ else:  # pragma: no cover
 
 _TAG_RE = re.compile(r"^\(?([0-9A-Fa-f]{4}),?([0-9A-Fa-f]{4})\)?$")
 _PRIVATE_TAG_RE = re.compile(r"^\(?([0-9A-Fa-f]{4}),?[xX]{2}([0-9A-Fa-f]{2})\)?$")
-_KNOWN_KEYS = {"name", "extends", "description", "options", "actions", "private", "pseudonyms", "dates"}
+_KNOWN_KEYS = {
+    "name",
+    "extends",
+    "description",
+    "options",
+    "actions",
+    "private",
+    "pseudonyms",
+    "dates",
+}
 
 DEFAULT_PATIENT_ID_TEMPLATE = "{hash:12}"
 DEFAULT_PATIENT_NAME_TEMPLATE = "ANON^{hash:12}"
@@ -122,16 +131,16 @@ class Policy:
             if (tag >> 16) % 2 == 1:
                 raise ProfileError("private attributes are overridden by creator, under [private]")
             if (tag >> 16) == 0x0002:
-                raise ProfileError("file meta information (0002,eeee) is regenerated, not overridden")
+                raise ProfileError(
+                    "file meta information (0002,eeee) is regenerated, not overridden"
+                )
         for template in (self.patient_id_template, self.patient_name_template):
             if "{hash" not in template:
                 raise ProfileError("a pseudonym template needs {hash} or {hash:N}")
         if not 1 <= self.max_shift_days <= 36500:
             raise ProfileError("dates.max_shift_days must be between 1 and 36500")
 
-    def with_options(
-        self, enable: Iterable[Option] = (), disable: Iterable[Option] = ()
-    ) -> Policy:
+    def with_options(self, enable: Iterable[Option] = (), disable: Iterable[Option] = ()) -> Policy:
         """A copy with options switched on or off (as ``--with``/``--without`` do)."""
         options = (self.options | frozenset(enable)) - frozenset(disable)
         return _replace(self, options=options)

@@ -14,7 +14,7 @@ makes the walk fast on ordinary headers.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataelem import DataElement, RawDataElement
@@ -88,12 +88,30 @@ class HeaderEngine:
         self.modified_dates = Option.RETAIN_LONGITUDINAL_MODIFIED_DATES in policy.options
 
     # -- entry point -----------------------------------------------------------------------
-    def apply(self, dataset: Dataset) -> tuple[Outcome, Identifiers]:
-        """De-identify ``dataset`` in place. Returns the outcome and the input's identifiers."""
+    def apply(
+        self, dataset: Dataset, extra_uids: tuple[str, ...] = ()
+    ) -> tuple[Outcome, Identifiers]:
+        """De-identify ``dataset`` in place. Returns the outcome and the input's identifiers.
+
+        ``extra_uids`` are original instance UIDs held outside the dataset (the file meta's),
+        searched for like the dataset's own.
+        """
         identifiers = Identifiers.from_dataset(dataset, include_uids=not self.retain_uids)
+        if not self.retain_uids and any(extra_uids):
+            identifiers = replace(
+                identifiers, uids=identifiers.uids | {u for u in extra_uids if len(u) >= 8}
+            )
         run = _Run(self, dataset, identifiers)
         run.walk(dataset, depth=0, clean_text=False)
         return run.outcome, identifiers
+
+    def remap_uid(self, original: str, outcome: Outcome) -> str:
+        """The new UID for ``original`` (itself with Retain UIDs or for well-known UIDs)."""
+        if self.retain_uids or is_well_known_uid(original):
+            return original
+        new = self.keyring.uid(original)
+        outcome.uid_map[original] = new
+        return new
 
 
 class _Run:
@@ -110,7 +128,9 @@ class _Run:
         self.patient_key = _patient_key(dataset)
         self.date_offset: int | None = None
         if engine.modified_dates:
-            self.date_offset = self.keyring.date_offset(self.patient_key, engine.policy.max_shift_days)
+            self.date_offset = self.keyring.date_offset(
+                self.patient_key, engine.policy.max_shift_days
+            )
             self.outcome.date_offset_days = self.date_offset
 
     # -- the walk ------------------------------------------------------------------------
@@ -245,7 +265,9 @@ class _Run:
             self._shift(ds, tag, vr)
             return
         if tag == PATIENT_ID:
-            new = self.keyring.pseudonym("patient-id", str(original or ""), self.e.policy.patient_id_template)
+            new = self.keyring.pseudonym(
+                "patient-id", str(original or ""), self.e.policy.patient_id_template
+            )
             self.outcome.patient_map[str(original or "")] = new
         elif tag == PATIENT_NAME:
             new = self.keyring.pseudonym(
@@ -293,7 +315,9 @@ class _Run:
         except ValueError:
             del ds[tag]
             self.outcome.counts["removed"] += 1
-            self.outcome.warn(f"unparseable {vr} value removed from {keyword_for_tag(tag) or 'an attribute'}")
+            self.outcome.warn(
+                f"unparseable {vr} value removed from {keyword_for_tag(tag) or 'an attribute'}"
+            )
             return
         element.value = new if len(new) > 1 else (new[0] if new else "")
         self.outcome.counts["dates_shifted"] += 1

@@ -60,7 +60,21 @@ INSTANCE_UID_KEYWORDS = (
     "SOPInstanceUID",
     "FrameOfReferenceUID",
 )
-NAME_AFFIXES = {"MR", "MRS", "MS", "MISS", "DR", "PROF", "JR", "SR", "II", "III", "MME", "MLLE", "M"}
+NAME_AFFIXES = {
+    "MR",
+    "MRS",
+    "MS",
+    "MISS",
+    "DR",
+    "PROF",
+    "JR",
+    "SR",
+    "II",
+    "III",
+    "MME",
+    "MLLE",
+    "M",
+}
 
 REPLACEMENT = "[removed]"
 
@@ -100,7 +114,7 @@ def fold(text: str) -> str:
 
 
 def _values(dataset: Dataset, keyword: str) -> list[str]:
-    element = dataset.get(keyword)
+    element = dataset.data_element(keyword) if keyword in dataset else None
     if element is None or element.value is None or element.VR == "SQ":
         return []
     value = element.value
@@ -150,7 +164,9 @@ class Identifiers:
                     y, m, d = value[:4], value[4:6], value[6:]
                     ids.update({f"{y}-{m}-{d}", f"{d}/{m}/{y}", f"{d}.{m}.{y}", f"{d}-{m}-{y}"})
                 if keyword == "PatientAddress":
-                    ids.update(w for w in re.split(r"[\s,^]+", folded) if len(w) >= 4 and not w.isdigit())
+                    ids.update(
+                        w for w in re.split(r"[\s,^]+", folded) if len(w) >= 4 and not w.isdigit()
+                    )
         for item in dataset.get("OtherPatientIDsSequence", None) or []:
             for value in _values(item, "PatientID"):
                 if len(value) >= 3:
@@ -180,10 +196,14 @@ class Identifiers:
                 for initial in sorted(self.initials):
                     alternatives.append(rf"{s}\s*,?\s*{initial}\b\.?")
                     alternatives.append(rf"\b{initial}\.\s*{s}")
-            alternatives.extend(re.escape(v) for v in sorted(self.ids | self.uids, key=len, reverse=True))
+            alternatives.extend(
+                re.escape(v) for v in sorted(self.ids | self.uids, key=len, reverse=True)
+            )
             alternatives.extend(re.escape(n) for n in sorted(self.names, key=len, reverse=True))
             body = "|".join(alternatives)
-            object.__setattr__(self, "_pattern", re.compile(rf"(?<![A-Z0-9])(?:{body})(?![A-Z0-9])"))
+            object.__setattr__(
+                self, "_pattern", re.compile(rf"(?<![A-Z0-9])(?:{body})(?![A-Z0-9])")
+            )
         return self._pattern
 
     def find(self, text: str) -> list[tuple[int, int]]:

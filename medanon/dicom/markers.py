@@ -80,12 +80,17 @@ def transfer_syntax_of(dataset: Dataset) -> UID:
     return ExplicitVRLittleEndian if little or little is None else ExplicitVRBigEndian
 
 
-def regenerate_file_meta(dataset: Dataset, transfer_syntax: UID) -> None:
-    """Replace the File Meta Information (PS3.10 7.1) and zero the preamble."""
+def regenerate_file_meta(
+    dataset: Dataset, transfer_syntax: UID, sop_class: str, sop_instance: str
+) -> None:
+    """Replace the File Meta Information (PS3.10 7.1) and zero the preamble.
+
+    ``sop_instance`` is the new SOP Instance UID, so MediaStorageSOPInstanceUID matches it.
+    """
     meta = FileMetaDataset()
     meta.FileMetaInformationVersion = b"\x00\x01"
-    meta.MediaStorageSOPClassUID = dataset.SOPClassUID
-    meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
+    meta.MediaStorageSOPClassUID = UID(sop_class)
+    meta.MediaStorageSOPInstanceUID = UID(sop_instance)
     meta.TransferSyntaxUID = transfer_syntax
     meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
     meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME

@@ -16,7 +16,19 @@ STRING_VRS = TEXT_VRS | frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM
 ECHO_VRS = TEXT_VRS | frozenset({"AE", "UR", "UI", "UN"})
 BYTES_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 NUMBER_VRS = frozenset({"US", "SS", "UL", "SL", "FL", "FD", "UV", "SV", "AT"})
-MAX_LENGTH = {"AE": 16, "AS": 4, "CS": 16, "DA": 8, "DS": 16, "IS": 12, "LO": 64, "SH": 16, "TM": 14, "UI": 64, "PN": 64}
+MAX_LENGTH = {
+    "AE": 16,
+    "AS": 4,
+    "CS": 16,
+    "DA": 8,
+    "DS": 16,
+    "IS": 12,
+    "LO": 64,
+    "SH": 16,
+    "TM": 14,
+    "UI": 64,
+    "PN": 64,
+}
 
 _FIXED_DUMMIES = {
     "DA": "19000101",

@@ -66,10 +66,10 @@ def verify_output(data: bytes, identifiers: Identifiers, sop_instance_uid: str) 
         raise VerificationError(f"output cannot be read back: {type(exc).__name__}") from None
     meta = dataset.file_meta
     problems = []
-    if str(meta.get("MediaStorageSOPInstanceUID", "")) != str(dataset.get("SOPInstanceUID", "")):
+    if str(meta.get("MediaStorageSOPInstanceUID", "")) != sop_instance_uid:
+        problems.append("MediaStorageSOPInstanceUID is not the new SOP Instance UID")
+    if "SOPInstanceUID" in dataset and str(dataset.SOPInstanceUID) != sop_instance_uid:
         problems.append("MediaStorageSOPInstanceUID differs from SOPInstanceUID")
-    if str(dataset.get("SOPInstanceUID", "")) != sop_instance_uid:
-        problems.append("SOPInstanceUID changed during write")
     if "SourceApplicationEntityTitle" in meta:
         problems.append("file meta keeps a source AE title")
     if str(meta.get("ImplementationClassUID", "")) != IMPLEMENTATION_CLASS_UID:
@@ -77,5 +77,7 @@ def verify_output(data: bytes, identifiers: Identifiers, sop_instance_uid: str) 
     problems += find_leaks(meta, identifiers, "FileMeta.")
     problems += find_leaks(dataset, identifiers)
     if problems:
-        shown = "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
+        shown = "; ".join(problems[:5]) + (
+            f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
+        )
         raise VerificationError(f"output failed verification: {shown}")

@@ -94,7 +94,9 @@ def plan_jobs(inputs: Sequence[Path], output: Path | None) -> list[Job]:
         if key in inputs_resolved:
             raise UsageError(f"output {job.destination} would overwrite an input")
         if key in seen:
-            raise UsageError(f"{seen[key]} and {job.source} would both be written to {job.destination}")
+            raise UsageError(
+                f"{seen[key]} and {job.source} would both be written to {job.destination}"
+            )
         seen[key] = job.source
     return jobs
 
@@ -135,5 +137,7 @@ def run_jobs(
         return
     context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
     chunk = max(1, min(32, len(jobs) // (processes * 8) or 1))
-    with context.Pool(processes, _init_worker, (policy, keyring, flags), maxtasksperchild=2000) as pool:
+    with context.Pool(
+        processes, _init_worker, (policy, keyring, flags), maxtasksperchild=2000
+    ) as pool:
         yield from pool.imap(_run_one, jobs, chunksize=chunk)
