@@ -1,0 +1,227 @@
+"""Header de-identification behaviour on synthetic PHI (tests/factories.py)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
+
+from medanon import Keyring, Option, Scrubber, VerificationError, load_policy
+from medanon.dicom.identifiers import Identifiers
+from medanon.dicom.markers import IMPLEMENTATION_CLASS_UID
+from medanon.dicom.verify import verify_output
+from medanon.io import encode_dataset
+from tests import factories
+from tests.factories import PLANTED, phi_dataset, write_phi_file
+
+UID_RE = re.compile(r"^2\.25\.(0|[1-9]\d*)$")
+
+
+def _scrub(scrubber: Scrubber, tmp_path: Path, **kwargs: object) -> tuple[Dataset, Dataset, bytes]:
+    source = tmp_path / "in" / f"{len(list(tmp_path.rglob('*')))}.dcm"
+    original = write_phi_file(source, **kwargs)  # type: ignore[arg-type]
+    target = tmp_path / "out" / source.name
+    result = scrubber.scrub_file(source, target)
+    assert result.status == "ok", result.error
+    return original, dcmread(target), target.read_bytes()
+
+
+@pytest.mark.parametrize("profile", ["basic", "research", "social"])
+def test_no_planted_value_survives_anywhere_in_the_file(
+    profile: str, keyring: Keyring, tmp_path: Path
+) -> None:
+    scrubber = Scrubber(load_policy(profile), keyring)
+    original, out, data = _scrub(scrubber, tmp_path)
+    lowered = data.lower()
+    for value in PLANTED + [str(original.StudyInstanceUID), str(original.SOPInstanceUID)]:
+        assert value.lower().encode() not in lowered, value
+    assert data[:128] == b"\x00" * 128
+    assert "PatientAddress" not in out and "OtherPatientIDsSequence" not in out
+
+
+def test_file_meta_is_regenerated(scrubber: Scrubber, tmp_path: Path) -> None:
+    _, out, _ = _scrub(scrubber, tmp_path)
+    meta = out.file_meta
+    assert meta.MediaStorageSOPInstanceUID == out.SOPInstanceUID
+    assert meta.MediaStorageSOPClassUID == out.SOPClassUID
+    assert meta.ImplementationClassUID == IMPLEMENTATION_CLASS_UID
+    assert meta.ImplementationVersionName.startswith("MEDANON")
+    assert "SourceApplicationEntityTitle" not in meta
+
+
+def test_pixel_data_is_byte_identical(scrubber: Scrubber, tmp_path: Path) -> None:
+    original, out, _ = _scrub(scrubber, tmp_path)
+    assert out.PixelData == original.PixelData
+
+
+def test_uids_are_keyed_valid_and_consistent_across_files(keyring: Keyring, tmp_path: Path) -> None:
+    scrubber = Scrubber(load_policy("research"), keyring)
+    study, series = generate_uid(), generate_uid()
+    first_uid = generate_uid()
+    a, out_a, _ = _scrub(scrubber, tmp_path, study_uid=study, series_uid=series, instance_uid=first_uid)
+    b, out_b, _ = _scrub(scrubber, tmp_path, study_uid=study, series_uid=series)
+    for out in (out_a, out_b):
+        for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "FrameOfReferenceUID"):
+            value = str(out[keyword].value)
+            assert UID_RE.match(value) and len(value) <= 64, keyword
+    assert out_a.StudyInstanceUID == out_b.StudyInstanceUID == keyring.uid(study)
+    assert out_a.SeriesInstanceUID == out_b.SeriesInstanceUID
+    assert out_a.SOPInstanceUID != out_b.SOPInstanceUID
+    assert out_a.SOPClassUID == a.SOPClassUID  # well-known UIDs are never remapped
+    # A reference to file A from a sequence elsewhere maps to A's new SOP Instance UID.
+    ref = phi_dataset(study_uid=study)
+    item = Dataset()
+    item.ReferencedSOPClassUID = a.SOPClassUID
+    item.ReferencedSOPInstanceUID = first_uid
+    ref.ReferencedImageSequence = [item]
+    clean, _ = scrubber.scrub_dataset(ref)
+    assert clean.ReferencedImageSequence[0].ReferencedSOPInstanceUID == out_a.SOPInstanceUID
+    assert clean.ReferencedImageSequence[0].ReferencedSOPClassUID == a.SOPClassUID
+
+
+def test_same_input_same_key_same_bytes_other_key_other_uids(keyring: Keyring, tmp_path: Path) -> None:
+    source = tmp_path / "a.dcm"
+    write_phi_file(source)
+    outputs = []
+    for key, name in ((keyring, "1.dcm"), (keyring, "2.dcm"), (Keyring(b"another-key-0123456789"), "3.dcm")):
+        result = Scrubber(load_policy("research"), key).scrub_file(source, tmp_path / name)
+        assert result.status == "ok"
+        outputs.append((tmp_path / name).read_bytes())
+    assert outputs[0] == outputs[1]
+    assert outputs[0] != outputs[2]
+
+
+def test_retain_uids_option(keyring: Keyring) -> None:
+    policy = load_policy("basic").with_options([Option.RETAIN_UIDS])
+    original = phi_dataset()
+    clean, _ = Scrubber(policy, keyring).scrub_dataset(original)
+    assert clean.StudyInstanceUID == original.StudyInstanceUID
+    assert clean.SOPInstanceUID == original.SOPInstanceUID
+    codes = {item.CodeValue for item in clean.DeidentificationMethodCodeSequence}
+    assert codes == {"113100", "113110"}
+
+
+def test_basic_profile_markers_and_dates(scrubber: Scrubber) -> None:
+    clean, outcome = scrubber.scrub_dataset(phi_dataset())
+    assert clean.PatientIdentityRemoved == "YES"
+    assert clean.LongitudinalTemporalInformationModified == "REMOVED"
+    assert [i.CodeValue for i in clean.DeidentificationMethodCodeSequence] == ["113100"]
+    assert any("2026d" in v for v in clean.DeidentificationMethod)
+    assert clean.StudyDate == "" and "AcquisitionDate" not in clean  # Z, and X/Z on Type 3
+    assert clean.ContentDate == ""  # X/Z... no: Z/D resolved to Z for a Type 2 attribute
+    assert clean.PatientName == "" and clean.PatientID == ""  # Z, Z/D -> Z (Type 2)
+    assert "InstitutionName" not in clean  # X/Z/D -> X (Type 3 in General Equipment)
+    assert "StationName" not in clean and "DeviceSerialNumber" not in clean
+    assert "StudyDescription" not in clean and "ImageComments" not in clean
+    assert "RequestAttributesSequence" not in clean
+    assert outcome.counts["private_removed"] == 2
+    assert not any(tag.is_private for tag in clean.keys())
+
+
+def test_unknown_iod_resolves_compound_actions_conservatively(scrubber: Scrubber) -> None:
+    ds = phi_dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.88.22"  # Enhanced SR: not in attribute_types.toml
+    clean, _ = scrubber.scrub_dataset(ds)
+    assert clean.InstitutionName not in ("", factories.INSTITUTION)  # X/Z/D -> D: a dummy
+    assert clean.DeviceSerialNumber not in ("", factories.SERIAL)
+    assert clean.ContentDate == "19000101"  # Z/D -> D
+
+
+def test_research_profile(keyring: Keyring) -> None:
+    research = Scrubber(load_policy("research"), keyring)
+    clean, outcome = research.scrub_dataset(phi_dataset())
+    # Pseudonyms, keyed and formatted.
+    assert re.fullmatch(r"[A-Z2-7]{12}", clean.PatientID)
+    assert re.fullmatch(r"ANON\^[A-Z2-7]{12}", str(clean.PatientName))
+    assert outcome.patient_map == {factories.PATIENT_ID: clean.PatientID}
+    # Dates shifted by one per-patient offset, intervals kept; times kept.
+    assert clean.LongitudinalTemporalInformationModified == "MODIFIED"
+    assert clean.StudyDate == clean.AcquisitionDate != "20240317"
+    assert outcome.date_offset_days is not None and -3650 <= outcome.date_offset_days <= -1
+    assert "PatientBirthDate" in clean and clean.PatientBirthDate == ""
+    # Patient characteristics kept.
+    assert clean.PatientSex == "F" and clean.PatientAge == "062Y"
+    # Clean Descriptors: the name and the date go, the description stays.
+    assert clean.StudyDescription.startswith("CT thorax [removed] follow-up")
+    assert "2024" not in clean.StudyDescription
+    assert "Dupontel" not in clean.ImageComments and "1961" not in clean.ImageComments
+    assert "Marguerite" not in clean.ImageComments and "55 12 98" not in clean.ImageComments
+    # Retain Safe Private: the E.3.10-1 attribute and its creator stay, the other goes.
+    private = {(t.group, t.element) for t in clean.keys() if t.is_private}
+    assert private == {(0x0019, 0x0010), (0x0019, 0x1023)}
+    assert clean[0x00190010].value == "GEMS_ACQU_01"
+    # Nested sequences cleaned, not dropped.
+    request = clean.RequestAttributesSequence[0]
+    assert factories.PATIENT_ID not in request.ReasonForTheRequestedProcedure
+    # Overlays go whole (their cleaning needs the pixel stage).
+    assert not any(0x6000 <= t.group <= 0x601E for t in clean.keys())
+    codes = [i.CodeValue for i in clean.DeidentificationMethodCodeSequence]
+    assert codes == sorted(["113100", "113111", "113107", "113108", "113105", "113104", "113103"])
+
+
+def test_same_patient_same_offset_other_patient_other_offset(keyring: Keyring) -> None:
+    research = Scrubber(load_policy("research"), keyring)
+    _, a = research.scrub_dataset(phi_dataset())
+    _, b = research.scrub_dataset(phi_dataset())
+    _, c = research.scrub_dataset(phi_dataset(patient_id="SOMEONE-ELSE-1"))
+    assert a.date_offset_days == b.date_offset_days != c.date_offset_days
+
+
+def test_full_dates_option_keeps_dates(keyring: Keyring) -> None:
+    policy = load_policy("basic").with_options([Option.RETAIN_LONGITUDINAL_FULL_DATES])
+    clean, _ = Scrubber(policy, keyring).scrub_dataset(phi_dataset())
+    assert clean.StudyDate == "20240317" and clean.AcquisitionDate == "20240317"
+    assert clean.LongitudinalTemporalInformationModified == "UNMODIFIED"
+    assert clean.PatientBirthDate == ""  # not a longitudinal date
+
+
+def test_device_and_institution_options(keyring: Keyring) -> None:
+    policy = load_policy("basic").with_options(
+        [Option.RETAIN_DEVICE_IDENTITY, Option.RETAIN_INSTITUTION_IDENTITY]
+    )
+    clean, _ = Scrubber(policy, keyring).scrub_dataset(phi_dataset())
+    assert clean.StationName == factories.STATION
+    assert clean.DeviceSerialNumber == factories.SERIAL
+    assert clean.InstitutionName == factories.INSTITUTION
+
+
+def test_scrub_dataset_leaves_the_input_untouched(scrubber: Scrubber) -> None:
+    original = phi_dataset()
+    before = encode_dataset(original)
+    scrubber.scrub_dataset(original)
+    assert encode_dataset(original) == before
+
+
+def test_echo_scrub_reaches_unlisted_attributes(scrubber: Scrubber) -> None:
+    ds = phi_dataset()
+    ds.InterventionDescription = f"given to {factories.PATIENT_ID} by DUPONTEL M."  # not in E.1-1
+    clean, outcome = scrubber.scrub_dataset(ds)
+    assert factories.PATIENT_ID not in clean.InterventionDescription
+    assert "DUPONTEL" not in clean.InterventionDescription.upper()
+    assert outcome.counts["text_scrubbed"] >= 1
+
+
+def test_verification_fails_closed_and_names_no_value() -> None:
+    ds = phi_dataset()
+    ds.preamble = b"\x00" * 128
+    data = encode_dataset(ds)
+    identifiers = Identifiers.from_dataset(ds)
+    with pytest.raises(VerificationError) as info:
+        verify_output(data, identifiers, str(ds.SOPInstanceUID))
+    message = str(info.value)
+    assert "AccessionNumber: id" in message and "source AE title" in message
+    for value in PLANTED:
+        assert value.lower() not in message.lower()
+
+
+def test_name_spellings_are_found() -> None:
+    ds = Dataset()
+    ds.PatientName = "DOE^JOHN"
+    ids = Identifiers.from_dataset(ds)
+    for text in ("DOE^JOHN", "John Doe", "Doe, J.", "J. Doe", "doe john", "Dr Doé"):
+        assert ids.find(text), text
+    assert not ids.find("Johnson Doeberg")

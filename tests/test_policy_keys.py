@@ -1,0 +1,121 @@
+"""Profiles (TOML), options, and the keyed derivations."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from medanon import Action, Keyring, Option, ProfileError, load_keyring, load_policy
+from medanon.dicom.plan import compile_plan, effective_action
+from medanon.dicom.table import confidentiality_rows
+from medanon.policy import builtin_profiles
+
+
+def test_builtin_profiles() -> None:
+    assert {"basic", "research", "social"} <= set(builtin_profiles())
+    assert load_policy("basic").options == frozenset()
+    research = load_policy("research")
+    assert Option.RETAIN_LONGITUDINAL_MODIFIED_DATES in research.options
+    assert research.overrides[0x00100020] is Action.D
+
+
+def test_user_profile_extends_and_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "lab.toml"
+    path.write_text(
+        """
+extends = "research"
+description = "lab"
+options = ["retain-device-identity"]
+[actions]
+StudyDescription = "K"
+"(0018,1030)" = "X"
+[private."SIEMENS CSA HEADER"]
+"(0029,xx10)" = "K"
+[pseudonyms]
+patient_id = "LAB-{hash:6}"
+""",
+        encoding="utf-8",
+    )
+    policy = load_policy(str(path))
+    assert policy.name == "lab"
+    assert Option.RETAIN_DEVICE_IDENTITY in policy.options
+    assert Option.CLEAN_DESCRIPTORS in policy.options  # inherited
+    plan = compile_plan(policy)
+    assert plan.by_tag[0x00081030] is Action.K
+    assert plan.by_tag[0x00181030] is Action.X
+    assert plan.private_action(0x0029, 0x10, "SIEMENS CSA HEADER") is Action.K
+    assert plan.private_action(0x0029, 0x11, "SIEMENS CSA HEADER") is Action.X
+    assert plan.private_action(0x0029, 0x10, None) is Action.X
+    assert policy.patient_id_template == "LAB-{hash:6}"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        'options = ["retain-everything"]',
+        "[actions]\nNotAKeyword = \"X\"",
+        "[actions]\nPatientName = \"Q\"",
+        'options = ["retain-longitudinal-full-dates", "retain-longitudinal-modified-dates"]',
+        "[actions]\n\"(0009,0010)\" = \"K\"",
+        "[pseudonyms]\npatient_id = \"fixed\"",
+        "colour = 1",
+        "extends = \"nonexistent-profile\"",
+    ],
+)
+def test_bad_profiles_are_refused(tmp_path: Path, body: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ProfileError):
+        load_policy(str(path))
+
+
+def test_option_rules() -> None:
+    rows = {r.name: r for r in confidentiality_rows()}
+    calibration = rows["Date of Last Detector Calibration"]  # X/D; device K; dates K/C
+    assert effective_action(calibration, frozenset()) is Action.X_D
+    device = frozenset({Option.RETAIN_DEVICE_IDENTITY})
+    assert effective_action(calibration, device) is Action.X_D  # dates not retained
+    both = device | {Option.RETAIN_LONGITUDINAL_FULL_DATES}
+    assert effective_action(calibration, both) is Action.K
+    shifted = device | {Option.RETAIN_LONGITUDINAL_MODIFIED_DATES}
+    assert effective_action(calibration, shifted) is Action.C
+    service = rows["Requesting Service"]  # X; institution K; descriptors C
+    assert effective_action(
+        service, frozenset({Option.RETAIN_INSTITUTION_IDENTITY, Option.CLEAN_DESCRIPTORS})
+    ) is Action.C
+
+
+def test_keyring_derivations() -> None:
+    key = Keyring(b"0123456789abcdef-key")
+    uid = key.uid("1.2.3.4")
+    assert uid == key.uid("1.2.3.4") != key.uid("1.2.3.5")
+    assert uid.startswith("2.25.") and len(uid) <= 64 and int(uid[5:]) < 2**128
+    assert Keyring(b"0123456789abcdef-other").uid("1.2.3.4") != uid
+    assert key.pseudonym("patient-id", "X1", "P-{hash:6}") == key.pseudonym("patient-id", "X1", "P-{hash:6}")
+    assert len(key.pseudonym("patient-id", "X1", "{hash}")) == 12
+    assert key.pseudonym("patient-id", "X1", "{hash}") != key.pseudonym("patient-name", "X1", "{hash}")
+    offsets = {key.date_offset(f"patient{i}", 3650) for i in range(200)}
+    assert all(-3650 <= o <= -1 for o in offsets) and len(offsets) > 150
+    assert "0123456789abcdef" not in repr(key)
+    assert len(key.fingerprint) == 16
+    with pytest.raises(Exception):
+        Keyring(b"short")
+
+
+def test_key_is_created_owner_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MEDANON_KEY", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    keyring, source = load_keyring()
+    path = tmp_path / "medanon" / "key"
+    assert path.is_file() and str(path) in source
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    again, _ = load_keyring()
+    assert again.fingerprint == keyring.fingerprint
+    monkeypatch.setenv("MEDANON_KEY", "an environment key of some length")
+    from_env, source = load_keyring()
+    assert source == "$MEDANON_KEY" and from_env.fingerprint != keyring.fingerprint
+    from_file, _ = load_keyring(path)
+    assert from_file.fingerprint == keyring.fingerprint
