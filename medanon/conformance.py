@@ -43,7 +43,8 @@ def summary(policy: Policy) -> str:
         f"source       {policy.source}",
         f"description  {policy.description}",
         "options      " + (", ".join(sorted(o.cli_name for o in policy.options)) or "none"),
-        f"pseudonyms   PatientID {policy.patient_id_template!r}, PatientName {policy.patient_name_template!r}",
+        f"pseudonyms   PatientID {policy.patient_id_template!r}, "
+        f"PatientName {policy.patient_name_template!r}",
         f"date shift   up to {policy.max_shift_days} days back, one keyed offset per patient",
     ]
     if policy.overrides:
@@ -81,7 +82,8 @@ def conformance_statement(policy: Policy) -> str:
         "",
         "Attributes of Table E.1-1, by action under this profile:",
         *[
-            f"  {code:6} {counts[code]:4}  {_ACTION_WORDS.get(Action(code), 'resolved by IOD Type')}"
+            f"  {code:6} {counts[code]:4}  "
+            + _ACTION_WORDS.get(Action(code), "resolved by IOD Type")
             for code in sorted(counts)
         ],
         "",
@@ -99,7 +101,8 @@ def conformance_statement(policy: Policy) -> str:
         "the secret key. Scope of consistency: every instance processed with the same key, in any",
         "file, run, process or machine; references at any depth are remapped identically.",
         "UIDs defined by the standard (1.2.840.10008.*, registered UIDs) are never remapped;",
-        "UI attributes not in Table E.1-1 are remapped unless they name a class or transfer syntax.",
+        "UI attributes not in Table E.1-1 are remapped unless they name a class or a transfer",
+        "syntax.",
         "",
     ]
     if any(o.value == "retain_longitudinal_modified_dates" for o in options):

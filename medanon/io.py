@@ -8,6 +8,7 @@ file is never replaced unless ``overwrite`` is asked for.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from io import BytesIO
 from pathlib import Path
@@ -42,12 +43,7 @@ def parse_dicom(data: bytes) -> Dataset:
     try:
         dataset = dcmread(BytesIO(data))
     except InvalidDicomError:
-        try:
-            dataset = dcmread(BytesIO(data), force=True)
-        except Exception as exc:
-            raise InputError(f"not a DICOM file ({type(exc).__name__})") from None
-        if not _looks_like_dataset(dataset):
-            raise InputError("not a DICOM file (no DICM prefix and no recognisable dataset)")
+        dataset = _read_bare_dataset(data)
     except Exception as exc:
         raise InputError(f"cannot be parsed as DICOM ({type(exc).__name__})") from None
     media_class = (
@@ -61,6 +57,17 @@ def parse_dicom(data: bytes) -> Dataset:
         _load_all(dataset)
     except Exception as exc:
         raise InputError(f"truncated or corrupt DICOM data ({type(exc).__name__})") from None
+    return dataset
+
+
+def _read_bare_dataset(data: bytes) -> Dataset:
+    """A dataset without preamble and File Meta (allowed by PS3.10 only off media)."""
+    try:
+        dataset = dcmread(BytesIO(data), force=True)
+    except Exception as exc:
+        raise InputError(f"not a DICOM file ({type(exc).__name__})") from None
+    if not _looks_like_dataset(dataset):
+        raise InputError("not a DICOM file (no DICM prefix and no recognisable dataset)")
     return dataset
 
 
@@ -105,10 +112,8 @@ def write_atomic(
                     raise InputError(f"output exists, not overwritten: {path}") from None
                 os.replace(tmp, path)
     finally:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-        except FileNotFoundError:
-            pass
 
 
 def encode_dataset(dataset: Dataset) -> bytes:

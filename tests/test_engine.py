@@ -37,7 +37,7 @@ def test_no_planted_value_survives_anywhere_in_the_file(
     scrubber = Scrubber(load_policy(profile), keyring)
     original, out, data = _scrub(scrubber, tmp_path)
     lowered = data.lower()
-    for value in PLANTED + [str(original.StudyInstanceUID), str(original.SOPInstanceUID)]:
+    for value in [*PLANTED, str(original.StudyInstanceUID), str(original.SOPInstanceUID)]:
         assert value.lower().encode() not in lowered, value
     assert data[:128] == b"\x00" * 128
     assert "PatientAddress" not in out and "OtherPatientIDsSequence" not in out
@@ -62,10 +62,17 @@ def test_uids_are_keyed_valid_and_consistent_across_files(keyring: Keyring, tmp_
     scrubber = Scrubber(load_policy("research"), keyring)
     study, series = generate_uid(), generate_uid()
     first_uid = generate_uid()
-    a, out_a, _ = _scrub(scrubber, tmp_path, study_uid=study, series_uid=series, instance_uid=first_uid)
-    b, out_b, _ = _scrub(scrubber, tmp_path, study_uid=study, series_uid=series)
+    a, out_a, _ = _scrub(
+        scrubber, tmp_path, study_uid=study, series_uid=series, instance_uid=first_uid
+    )
+    _, out_b, _ = _scrub(scrubber, tmp_path, study_uid=study, series_uid=series)
     for out in (out_a, out_b):
-        for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "FrameOfReferenceUID"):
+        for keyword in (
+            "StudyInstanceUID",
+            "SeriesInstanceUID",
+            "SOPInstanceUID",
+            "FrameOfReferenceUID",
+        ):
             value = str(out[keyword].value)
             assert UID_RE.match(value) and len(value) <= 64, keyword
     assert out_a.StudyInstanceUID == out_b.StudyInstanceUID == keyring.uid(study)
@@ -83,11 +90,17 @@ def test_uids_are_keyed_valid_and_consistent_across_files(keyring: Keyring, tmp_
     assert clean.ReferencedImageSequence[0].ReferencedSOPClassUID == a.SOPClassUID
 
 
-def test_same_input_same_key_same_bytes_other_key_other_uids(keyring: Keyring, tmp_path: Path) -> None:
+def test_same_input_same_key_same_bytes_other_key_other_uids(
+    keyring: Keyring, tmp_path: Path
+) -> None:
     source = tmp_path / "a.dcm"
     write_phi_file(source)
     outputs = []
-    for key, name in ((keyring, "1.dcm"), (keyring, "2.dcm"), (Keyring(b"another-key-0123456789"), "3.dcm")):
+    for key, name in (
+        (keyring, "1.dcm"),
+        (keyring, "2.dcm"),
+        (Keyring(b"another-key-0123456789"), "3.dcm"),
+    ):
         result = Scrubber(load_policy("research"), key).scrub_file(source, tmp_path / name)
         assert result.status == "ok"
         outputs.append((tmp_path / name).read_bytes())

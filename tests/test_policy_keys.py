@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from medanon import Action, Keyring, Option, ProfileError, load_keyring, load_policy
+from medanon import Action, Keyring, Option, ProfileError, UsageError, load_keyring, load_policy
 from medanon.dicom.plan import compile_plan, effective_action
 from medanon.dicom.table import confidentiality_rows
 from medanon.policy import builtin_profiles
@@ -56,13 +56,13 @@ patient_id = "LAB-{hash:6}"
     "body",
     [
         'options = ["retain-everything"]',
-        "[actions]\nNotAKeyword = \"X\"",
-        "[actions]\nPatientName = \"Q\"",
+        '[actions]\nNotAKeyword = "X"',
+        '[actions]\nPatientName = "Q"',
         'options = ["retain-longitudinal-full-dates", "retain-longitudinal-modified-dates"]',
-        "[actions]\n\"(0009,0010)\" = \"K\"",
-        "[pseudonyms]\npatient_id = \"fixed\"",
+        '[actions]\n"(0009,0010)" = "K"',
+        '[pseudonyms]\npatient_id = "fixed"',
         "colour = 1",
-        "extends = \"nonexistent-profile\"",
+        'extends = "nonexistent-profile"',
     ],
 )
 def test_bad_profiles_are_refused(tmp_path: Path, body: str) -> None:
@@ -83,9 +83,12 @@ def test_option_rules() -> None:
     shifted = device | {Option.RETAIN_LONGITUDINAL_MODIFIED_DATES}
     assert effective_action(calibration, shifted) is Action.C
     service = rows["Requesting Service"]  # X; institution K; descriptors C
-    assert effective_action(
-        service, frozenset({Option.RETAIN_INSTITUTION_IDENTITY, Option.CLEAN_DESCRIPTORS})
-    ) is Action.C
+    assert (
+        effective_action(
+            service, frozenset({Option.RETAIN_INSTITUTION_IDENTITY, Option.CLEAN_DESCRIPTORS})
+        )
+        is Action.C
+    )
 
 
 def test_keyring_derivations() -> None:
@@ -94,14 +97,18 @@ def test_keyring_derivations() -> None:
     assert uid == key.uid("1.2.3.4") != key.uid("1.2.3.5")
     assert uid.startswith("2.25.") and len(uid) <= 64 and int(uid[5:]) < 2**128
     assert Keyring(b"0123456789abcdef-other").uid("1.2.3.4") != uid
-    assert key.pseudonym("patient-id", "X1", "P-{hash:6}") == key.pseudonym("patient-id", "X1", "P-{hash:6}")
+    assert key.pseudonym("patient-id", "X1", "P-{hash:6}") == key.pseudonym(
+        "patient-id", "X1", "P-{hash:6}"
+    )
     assert len(key.pseudonym("patient-id", "X1", "{hash}")) == 12
-    assert key.pseudonym("patient-id", "X1", "{hash}") != key.pseudonym("patient-name", "X1", "{hash}")
+    assert key.pseudonym("patient-id", "X1", "{hash}") != key.pseudonym(
+        "patient-name", "X1", "{hash}"
+    )
     offsets = {key.date_offset(f"patient{i}", 3650) for i in range(200)}
     assert all(-3650 <= o <= -1 for o in offsets) and len(offsets) > 150
     assert "0123456789abcdef" not in repr(key)
     assert len(key.fingerprint) == 16
-    with pytest.raises(Exception):
+    with pytest.raises(UsageError):
         Keyring(b"short")
 
 

@@ -47,7 +47,7 @@ def test_every_row_and_option_cell_matches_reference(name: str) -> None:
     ours = _package_table(name)["rows"]
     reference = json.loads((REFERENCE / FILES[name]).read_text("utf-8"))["rows"]
     assert len(ours) == len(reference)
-    for mine, theirs in zip(ours, reference):
+    for mine, theirs in zip(ours, reference, strict=True):
         assert mine == theirs
 
 
@@ -58,7 +58,7 @@ def test_e1_1_parsed_completely() -> None:
     option_cells = sum(len(r.options) for r in rows)
     raw = _package_table("e1_1.json")["rows"]
     assert option_cells == sum(len(r["options"]) for r in raw)
-    for row, source in zip(rows, raw):
+    for row, source in zip(rows, raw, strict=True):
         assert row.basic.value == source["basic_profile"]
         assert {o.value: a.value for o, a in row.options.items()} == source["options"]
     assert {o for r in rows for o in r.options} == set(Option)

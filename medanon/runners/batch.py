@@ -29,7 +29,8 @@ class Job:
 
 
 def default_output(path: Path) -> Path:
-    """``scan.dcm`` -> ``scan.anon.dcm``; ``IM0001`` -> ``IM0001.anon``; folder ``x`` -> ``x.anon``."""
+    """Default output: ``scan.dcm`` -> ``scan.anon.dcm``, ``IM0001`` -> ``IM0001.anon``,
+    folder ``x`` -> ``x.anon``."""
     if path.is_dir():
         return path.with_name(path.name + ANON_SUFFIX)
     if path.suffix:
