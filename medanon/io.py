@@ -14,17 +14,20 @@ from io import BytesIO
 from pathlib import Path
 
 from pydicom import dcmread
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
+from .dicom.encode import encode_part10
 from .errors import InputError
 
 MEDIA_DIRECTORY_STORAGE = "1.2.840.10008.1.3.10"
 TMP_MARK = ".medanon-tmp-"
+UNDEFINED_LENGTH = 0xFFFFFFFF
 
 
-def read_dicom(path: Path) -> Dataset:
-    """Read a DICOM file completely (values included), or raise :class:`InputError`."""
+def read_bytes(path: Path) -> bytes:
+    """The bytes of an input file, or :class:`InputError` (missing, unreadable, empty)."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -32,10 +35,14 @@ def read_dicom(path: Path) -> Dataset:
     if size == 0:
         raise InputError("empty file (0 bytes)")
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}") from None
-    return parse_dicom(data)
+
+
+def read_dicom(path: Path) -> Dataset:
+    """Read and parse a DICOM file, or raise :class:`InputError`."""
+    return parse_dicom(read_bytes(path))
 
 
 def parse_dicom(data: bytes) -> Dataset:
@@ -53,10 +60,7 @@ def parse_dicom(data: bytes) -> Dataset:
         raise InputError(
             "DICOMDIR media directory: not de-identified; build a new one from the outputs"
         )
-    try:
-        _load_all(dataset)
-    except Exception as exc:
-        raise InputError(f"truncated or corrupt DICOM data ({type(exc).__name__})") from None
+    _check_complete(dataset)
     return dataset
 
 
@@ -78,10 +82,36 @@ def _looks_like_dataset(dataset: Dataset) -> bool:
     return bool(tags) and "SOPClassUID" in dataset and tags[0] < 0x00090000 and tags == sorted(tags)
 
 
-def _load_all(dataset: Dataset) -> None:
-    """Convert every raw element, so truncation and bad values surface here, not midway."""
-    for element in dataset.iterall():
-        _ = element.value
+def _check_complete(dataset: Dataset) -> None:
+    """pydicom reads a truncated file without complaint; find the truncation here.
+
+    A value shorter than its declared length, or native Pixel Data shorter than Rows x Columns x
+    Samples x Bits Allocated x Frames needs, means the file was cut.
+    """
+    for tag in dataset.keys():
+        raw = dataset.get_item(tag)
+        if (
+            isinstance(raw, RawDataElement)
+            and raw.length != UNDEFINED_LENGTH
+            and raw.value is not None
+            and len(raw.value) < raw.length
+        ):
+            raise InputError(f"truncated file: element ({tag >> 16:04X},{tag & 0xFFFF:04X}) is cut")
+    pixel = dataset.get_item(0x7FE00010)
+    if pixel is None or pixel.value is None:
+        return
+    raw_value = pixel.value
+    if isinstance(raw_value, bytes) and raw_value[:4] != b"\xfe\xff\x00\xe0":
+        try:
+            rows, columns = int(dataset.Rows), int(dataset.Columns)
+            samples = int(dataset.get("SamplesPerPixel", 1) or 1)
+            bits = int(dataset.BitsAllocated)
+            frames = int(dataset.get("NumberOfFrames", 1) or 1)
+        except (AttributeError, TypeError, ValueError):
+            return  # no usable geometry: the pixel stage will judge
+        expected = (rows * columns * samples * frames * bits + 7) // 8
+        if len(raw_value) < expected:
+            raise InputError("truncated file: Pixel Data is shorter than its image needs")
 
 
 def write_atomic(
@@ -116,8 +146,7 @@ def write_atomic(
             tmp.unlink()
 
 
-def encode_dataset(dataset: Dataset) -> bytes:
-    """Serialise as a DICOM Part 10 file (preamble, DICM, File Meta, dataset)."""
-    buffer = BytesIO()
-    dataset.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
+def encode_dataset(dataset: Dataset, source: bytes | None = None) -> bytes:
+    """Serialise as a DICOM Part 10 file (preamble, DICM, File Meta, dataset); unchanged
+    elements are copied from ``source``, the bytes the dataset was read from."""
+    return encode_part10(dataset, source)

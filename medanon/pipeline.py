@@ -20,7 +20,7 @@ from .dicom.identifiers import Identifiers
 from .dicom.markers import add_markers, regenerate_file_meta, transfer_syntax_of
 from .dicom.verify import verify_output
 from .errors import InputError, MedanonError
-from .io import encode_dataset, read_dicom, write_atomic
+from .io import encode_dataset, parse_dicom, read_bytes, write_atomic
 from .keys import Keyring
 from .policy import Policy
 
@@ -133,10 +133,11 @@ class Scrubber:
         try:
             if destination is not None and destination.resolve() == source.resolve():
                 raise InputError("output would replace the input")
-            dataset = read_dicom(source)
+            raw = read_bytes(source)
+            dataset = parse_dicom(raw)
             outcome, identifiers = self._scrub(dataset)
             try:
-                data = encode_dataset(dataset)
+                data = encode_dataset(dataset, raw)
             except Exception as exc:
                 raise InputError(f"cannot encode the output ({type(exc).__name__})") from None
             verify_output(data, identifiers, str(dataset.file_meta.MediaStorageSOPInstanceUID))

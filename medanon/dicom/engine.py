@@ -24,7 +24,7 @@ from pydicom.uid import UID_dictionary
 
 from ..keys import Keyring
 from ..policy import Policy
-from .identifiers import Identifiers, byte_prefilter, scrub_text
+from .identifiers import Identifiers, Needles, scrub_text
 from .plan import Plan, compile_plan
 from .table import Action, Option
 from .types import types_for
@@ -122,7 +122,7 @@ class _Run:
         self.plan = engine.plan
         self.keyring = engine.keyring
         self.identifiers = identifiers
-        self.prefilter = byte_prefilter(identifiers) if identifiers else None
+        self.needles = Needles(identifiers.names | identifiers.ids | identifiers.uids)
         self.outcome = Outcome()
         self.types = types_for(dataset.get("SOPClassUID"))
         self.patient_key = _patient_key(dataset)
@@ -136,17 +136,20 @@ class _Run:
     # -- the walk ------------------------------------------------------------------------
     def walk(self, ds: Dataset, depth: int, clean_text: bool) -> None:
         kept_creators: set[int] = set()
-        creators: list[int] = []
+        creators: dict[int, str | None] = {}  # creator element tag -> private creator
         for tag in list(ds.keys()):
             tag = int(tag)
             group, element = tag >> 16, tag & 0xFFFF
             raw = ds.get_item(tag)
             if group % 2 == 1:
                 if 0x0010 <= element <= 0x00FF:
-                    creators.append(tag)
+                    value = ds[tag].value
+                    creators[tag] = value.strip() if isinstance(value, str) else None
                     continue
-                if self._private(ds, tag, raw, depth, clean_text):
-                    kept_creators.add((group << 16) | (element >> 8))
+                creator_tag = (group << 16) | (element >> 8)
+                creator = creators.get(creator_tag) if element >= 0x1000 else None
+                if self._private(ds, tag, raw, creator, depth, clean_text):
+                    kept_creators.add(creator_tag)
                 continue
             if group in (0x0000, 0x0002, 0x0004):
                 del ds[tag]
@@ -177,21 +180,24 @@ class _Run:
             return Action.K
         return Action.U
 
-    def _private(self, ds: Dataset, tag: int, raw: object, depth: int, clean_text: bool) -> bool:
-        """Handle one private data element; True when it stays."""
+    def _private(
+        self,
+        ds: Dataset,
+        tag: int,
+        raw: DataElement | RawDataElement,
+        creator: str | None,
+        depth: int,
+        clean_text: bool,
+    ) -> bool:
+        """Handle one private data element (PS3.15 E.3.10); True when it stays."""
         group, element = tag >> 16, tag & 0xFFFF
-        creator_tag = (group << 16) | (element >> 8)
-        creator_element = ds.get(creator_tag) if element >= 0x1000 else None
-        creator = None
-        if creator_element is not None and isinstance(creator_element.value, str):
-            creator = creator_element.value
         action = self.plan.private_action(group, element & 0xFF, creator)
         if action is Action.X:
             del ds[tag]
             self.outcome.counts["private_removed"] += 1
             return False
         self.outcome.counts["private_kept"] += 1
-        self._apply(ds, tag, raw, action, depth, clean_text)  # type: ignore[arg-type]
+        self._apply(ds, tag, raw, action, depth, clean_text)
         return tag in ds
 
     def _overlay(self, ds: Dataset, tag: int, element: int) -> None:
@@ -353,7 +359,7 @@ class _Run:
             return
         if isinstance(raw, RawDataElement):
             data = raw.value
-            if not data or (self.prefilter is not None and not self.prefilter.search(data)):
+            if not data or not self.needles.hit(data):
                 return
         if vr == "UN":
             # Undecodable content that may hold an identifier: remove it.

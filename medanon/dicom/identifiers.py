@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -140,7 +140,6 @@ class Identifiers:
     ids: frozenset[str] = frozenset()  # IDs, dates of birth, addresses, phone numbers
     uids: frozenset[str] = frozenset()  # original instance UIDs
     patient_names: frozenset[str] = frozenset()  # subset of names: the patient's own
-    _pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_dataset(cls, dataset: Dataset, *, include_uids: bool = True) -> Identifiers:
@@ -186,32 +185,30 @@ class Identifiers:
     def __bool__(self) -> bool:
         return bool(self.names or self.ids or self.uids)
 
-    @property
-    def pattern(self) -> re.Pattern[str] | None:
-        """One regex over folded text for every identifier (longest first), or None."""
-        if self._pattern is None and self:
-            alternatives = []
-            for surname in sorted(self.names, key=len, reverse=True):
-                s = re.escape(surname)
-                for initial in sorted(self.initials):
-                    alternatives.append(rf"{s}\s*,?\s*{initial}\b\.?")
-                    alternatives.append(rf"\b{initial}\.\s*{s}")
-            alternatives.extend(
-                re.escape(v) for v in sorted(self.ids | self.uids, key=len, reverse=True)
-            )
-            alternatives.extend(re.escape(n) for n in sorted(self.names, key=len, reverse=True))
-            body = "|".join(alternatives)
-            object.__setattr__(
-                self, "_pattern", re.compile(rf"(?<![A-Z0-9])(?:{body})(?![A-Z0-9])")
-            )
-        return self._pattern
-
     def find(self, text: str) -> list[tuple[int, int]]:
-        """Spans of ``text`` holding an identifier (whole words, any case or accents)."""
-        pattern = self.pattern
-        if pattern is None or not text:
+        """Spans of ``text`` holding an identifier (whole words, any case or accents).
+
+        Name words are matched as tokens (with an adjacent initial of the same person, as in
+        ``Doe, J.`` or ``J. Doe``); IDs, dates and UIDs as whole substrings. No regex is
+        compiled per dataset: this runs for every kept text value.
+        """
+        if not text:
             return []
-        return [m.span() for m in pattern.finditer(fold(text))]
+        folded = fold(text)
+        spans = _substring_spans(folded, self.ids | self.uids)
+        if self.names:
+            tokens = [(m.start(), m.end(), m.group()) for m in _WORD_RE.finditer(folded)]
+            for index, (start, end, word) in enumerate(tokens):
+                if word not in self.names:
+                    continue
+                before = tokens[index - 1] if index > 0 else None
+                after = tokens[index + 1] if index + 1 < len(tokens) else None
+                if before and _is_initial(before, folded, start, self.initials, after=False):
+                    start = before[0]
+                if after and _is_initial(after, folded, end, self.initials, after=True):
+                    end = after[1] + (1 if folded[after[1] : after[1] + 1] == "." else 0)
+                spans.append((start, end))
+        return spans
 
     def find_patient(self, text: str) -> list[str]:
         """Which kinds of the patient's own identifiers occur in ``text`` (for verification).
@@ -220,12 +217,44 @@ class Identifiers:
         """
         folded = fold(text)
         found = []
-        for label, values in (("name", self.patient_names), ("id", self.ids), ("uid", self.uids)):
-            for value in values:
-                if re.search(rf"(?<![A-Z0-9.]){re.escape(value)}(?![A-Z0-9])", folded):
-                    found.append(label)
-                    break
+        if self.patient_names and any(
+            m.group() in self.patient_names for m in _WORD_RE.finditer(folded)
+        ):
+            found.append("name")
+        if _substring_spans(folded, self.ids):
+            found.append("id")
+        if _substring_spans(folded, self.uids):
+            found.append("uid")
         return found
+
+
+_WORD_RE = re.compile(r"[^\W_]+")
+
+
+def _substring_spans(folded: str, values: frozenset[str]) -> list[tuple[int, int]]:
+    """Occurrences of ``values`` in ``folded`` not glued to other letters or digits."""
+    spans = []
+    for value in values:
+        at = folded.find(value)
+        while at >= 0:
+            end = at + len(value)
+            glued_before = at > 0 and folded[at - 1].isalnum() and value[0].isalnum()
+            glued_after = end < len(folded) and folded[end].isalnum() and value[-1].isalnum()
+            if not (glued_before or glued_after):
+                spans.append((at, end))
+            at = folded.find(value, at + 1)
+    return spans
+
+
+def _is_initial(
+    token: tuple[int, int, str], folded: str, edge: int, initials: frozenset[str], *, after: bool
+) -> bool:
+    """A one-letter token of this person's initials next to a name (``Doe, J.``, ``J. Doe``)."""
+    start, end, word = token
+    if len(word) != 1 or word not in initials:
+        return False
+    gap = folded[edge:start] if after else folded[end:edge]
+    return len(gap) <= 3 and all(c in " ,." for c in gap)
 
 
 def scrub_text(text: str, identifiers: Identifiers, *, generic: bool) -> tuple[str, int]:
@@ -254,20 +283,35 @@ def scrub_text(text: str, identifiers: Identifiers, *, generic: bool) -> tuple[s
     return "".join(out), len(merged)
 
 
-def byte_prefilter(identifiers: Identifiers) -> re.Pattern[bytes] | None:
-    """A bytes regex that matches raw element values that *might* hold an identifier.
+class Needles:
+    """Fast byte-level pre-check: might these raw bytes hold one of the identifiers?
 
-    It lets the engine skip decoding kept values that cannot contain one: a fast path, never the
-    only check (a hit is confirmed on decoded text). Each identifier contributes its longest ASCII
-    run, which any ASCII-compatible character set encodes as is, whatever the accents around it.
-    Returns None when some identifier has no usable ASCII run: then every value is decoded.
+    Each identifier contributes its longest ASCII run, which every ASCII-compatible character
+    set encodes as is, whatever the accents around it; bytes are compared case-insensitively.
+    A miss proves absence; a hit is confirmed on decoded text. When some identifier has no
+    ASCII run (a name written only in ideographs), :attr:`usable` is False and callers must
+    decode everything.
     """
-    needles: set[bytes] = set()
-    for value in identifiers.names | identifiers.ids | identifiers.uids:
-        runs = re.findall(r"[A-Z0-9 .^,/-]{2,}", value)
-        if not runs:
-            return None
-        needles.add(max(runs, key=len).encode("ascii"))
-    if not needles:
-        return None
-    return re.compile(b"|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True)), re.I)
+
+    def __init__(self, values: frozenset[str]) -> None:
+        needles: set[bytes] = set()
+        self.usable = True
+        for value in values:
+            runs = _ASCII_RUN_RE.findall(value)
+            if not runs:
+                self.usable = False
+                continue
+            needles.add(max(runs, key=len).lower().encode("ascii"))
+        self.needles = tuple(sorted(needles, key=len, reverse=True))
+
+    def __bool__(self) -> bool:
+        return bool(self.needles) or not self.usable
+
+    def hit(self, data: bytes) -> bool:
+        if not self.usable:
+            return True
+        lowered = data.lower()
+        return any(needle in lowered for needle in self.needles)
+
+
+_ASCII_RUN_RE = re.compile(r"[A-Z0-9 .^,/-]{2,}")
