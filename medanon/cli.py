@@ -91,8 +91,9 @@ def main() -> None:
 @click.option(
     "--key-file",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Secret key file. Default: $MEDANON_KEY, else ~/.config/medanon/key "
-    "(created with owner-only permissions when missing).",
+    help="Secret key file. Default: $MEDANON_KEY (the key itself), else the file "
+    "$MEDANON_KEY_FILE, else $XDG_CONFIG_HOME/medanon/key (~/.config/medanon/key), "
+    "created with owner-only permissions when missing.",
 )
 @click.option(
     "--report",

@@ -89,8 +89,8 @@ def conformance_statement(policy: Policy) -> str:
         "",
         "Compound actions (Z/D, X/Z, X/D, X/Z/D, X/Z/U*) are resolved by the attribute's Type in",
         "the IOD of the SOP Class for the IODs medanon knows (top level); elsewhere, and inside",
-        "sequences, the choice valid for every Type is taken (D, or U for UID sequences), so a",
-        "Type 1 attribute is never emptied and no identifying value is kept.",
+        "sequences, the last choice of the code is taken (Z for X/Z; D for Z/D, X/D, X/Z/D; U for",
+        "X/Z/U*), so a Type 1 attribute is never emptied and no identifying value is kept.",
         "",
         "Dummy values (D): a keyed token of the original value ('X' + 8 base32 characters;",
         "person names 'ANON^' + 8), so equal originals stay equal; DA 19000101, TM 000000,",
@@ -125,7 +125,7 @@ def conformance_statement(policy: Policy) -> str:
         )
         + (" and the profile's private overrides" if policy.private_overrides else "")
         + ". Unused private creators are removed.",
-        "Overlays (60xx) and curves (50xx): removed whole unless the profile keeps them.",
+        "Overlays (60xx) and curves (50xx): removed whole (cleaning them needs the pixel stage).",
         "Attributes not in Table E.1-1: kept when the data dictionary knows them, removed when it",
         "does not; dates (DA, DT) not in the table follow the listed dates.",
         "Free text kept by any rule is searched for the patient's names, IDs, birth date,",

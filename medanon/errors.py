@@ -31,5 +31,9 @@ class InputError(MedanonError):
     """One input cannot be de-identified (not DICOM, truncated, unsupported)."""
 
 
+class OutputError(MedanonError):
+    """An output cannot be written (folder not writable, disk full, name taken)."""
+
+
 class VerificationError(MedanonError):
     """The written output still contains an identifying value of its input."""

@@ -1,9 +1,9 @@
 """Reading inputs and writing outputs: the only module that touches files.
 
 Reading turns every way a file can be unreadable into an :class:`InputError` with a short,
-PHI-free reason. Writing is atomic: bytes go to a temporary name in the destination folder, are
-flushed to disk, then take the final name, so a reader never sees a partial output. An existing
-file is never replaced unless ``overwrite`` is asked for.
+PHI-free reason. Writing is atomic: bytes go to a temporary name in the destination folder, then
+take the final name, so a reader never sees a partial output (flushed to disk first when
+``durable``). An existing file is never replaced unless ``overwrite`` is asked for.
 """
 
 from __future__ import annotations
@@ -19,11 +19,23 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from .dicom.encode import encode_part10
-from .errors import InputError
+from .errors import InputError, OutputError
 
 MEDIA_DIRECTORY_STORAGE = "1.2.840.10008.1.3.10"
 TMP_MARK = ".medanon-tmp-"
 UNDEFINED_LENGTH = 0xFFFFFFFF
+
+
+def read_back(path: Path, expected: bytes) -> None:
+    """Read a written output back from disk and compare it with the verified bytes."""
+    try:
+        same = path.read_bytes() == expected
+    except OSError as exc:
+        raise OutputError(f"cannot read back {path}: {exc.strerror}") from None
+    if not same:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise OutputError(f"{path} read back differs from what was written; removed")
 
 
 def read_bytes(path: Path) -> bytes:
@@ -119,8 +131,17 @@ def write_atomic(
 ) -> None:
     """Write ``data`` to ``path`` atomically; refuse to replace a file unless ``overwrite``.
 
-    With ``durable`` the bytes are flushed to disk before the rename (crash-safe, slower).
+    With ``durable`` the bytes are also flushed to disk before the rename, so that a crash
+    cannot leave an empty or partial file under the final name (slower). Any OS error becomes
+    an :class:`OutputError` naming the path.
     """
+    try:
+        _write_atomic(path, data, overwrite, durable)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from None
+
+
+def _write_atomic(path: Path, data: bytes, overwrite: bool, durable: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -136,10 +157,10 @@ def write_atomic(
             try:
                 os.link(tmp, path)  # fails, atomically, if the name is taken
             except FileExistsError:
-                raise InputError(f"output exists, not overwritten: {path}") from None
+                raise OutputError(f"output exists, not overwritten: {path}") from None
             except OSError:  # file systems without hard links (some SMB shares)
                 if path.exists():
-                    raise InputError(f"output exists, not overwritten: {path}") from None
+                    raise OutputError(f"output exists, not overwritten: {path}") from None
                 os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

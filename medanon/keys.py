@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import sys
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from .errors import KeyError_
 
+_TEMPLATE_RE = re.compile(r"\{hash(?::(\d+))?\}")
 ENV_VAR = "MEDANON_KEY"
 KEY_FILE_ENV_VAR = "MEDANON_KEY_FILE"
 
@@ -69,15 +71,9 @@ class Keyring:
         With the default 12 characters (60 bits) a collision among a million patients has a
         probability below 1e-6.
         """
-        out = []
-        rest = template
-        while "{hash" in rest:
-            head, _, tail = rest.partition("{hash")
-            spec, _, rest = tail.partition("}")
-            length = int(spec.lstrip(":") or 12)
-            out.append(head + self.token(domain, original, length))
-        out.append(rest)
-        return "".join(out)
+        return _TEMPLATE_RE.sub(
+            lambda m: self.token(domain, original, int(m.group(1) or 12)), template
+        )
 
     def date_offset(self, patient_key: str, max_days: int) -> int:
         """Days to add to every date of one patient: keyed, in ``[-max_days, -1]``.

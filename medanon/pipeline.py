@@ -20,7 +20,7 @@ from .dicom.identifiers import Identifiers
 from .dicom.markers import add_markers, regenerate_file_meta, transfer_syntax_of
 from .dicom.verify import verify_output
 from .errors import InputError, MedanonError
-from .io import encode_dataset, parse_dicom, read_bytes, write_atomic
+from .io import encode_dataset, parse_dicom, read_back, read_bytes, write_atomic
 from .keys import Keyring
 from .policy import Policy
 
@@ -143,8 +143,9 @@ class Scrubber:
             verify_output(data, identifiers, str(dataset.file_meta.MediaStorageSOPInstanceUID))
             if not dry_run and destination is not None:
                 write_atomic(destination, data, overwrite=overwrite, durable=durable)
+                read_back(destination, data)
         except MedanonError as exc:
-            return FileResult(str(source), output, "failed", error=str(exc))
+            return FileResult(str(source), None, "failed", error=str(exc))
         return FileResult(
             str(source),
             output,

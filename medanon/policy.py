@@ -21,6 +21,7 @@ Example user profile::
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -46,11 +47,13 @@ _KNOWN_KEYS = {
     "extends",
     "description",
     "options",
+    "without_options",
     "actions",
     "private",
     "pseudonyms",
     "dates",
 }
+_TEMPLATE_RE = re.compile(r"\{hash(?::(\d+))?\}")
 
 DEFAULT_PATIENT_ID_TEMPLATE = "{hash:12}"
 DEFAULT_PATIENT_NAME_TEMPLATE = "ANON^{hash:12}"
@@ -128,15 +131,21 @@ class Policy:
                 "exclude each other (PS3.15 E.3.6)"
             )
         for tag in self.overrides:
-            if (tag >> 16) % 2 == 1:
+            group = tag >> 16
+            if group % 2 == 1:
                 raise ProfileError("private attributes are overridden by creator, under [private]")
-            if (tag >> 16) == 0x0002:
+            if group in (0x0000, 0x0002, 0x0004) or (tag & 0xFFFF) == 0:
                 raise ProfileError(
-                    "file meta information (0002,eeee) is regenerated, not overridden"
+                    "file meta (0002), directory (0004) and group length attributes cannot be "
+                    "overridden: medanon regenerates or removes them"
+                )
+            if 0x5000 <= group <= 0x501E or 0x6000 <= group <= 0x601E:
+                raise ProfileError(
+                    "curves (50xx) and overlays (60xx) follow the Clean Graphics option, "
+                    "not per-tag overrides"
                 )
         for template in (self.patient_id_template, self.patient_name_template):
-            if "{hash" not in template:
-                raise ProfileError("a pseudonym template needs {hash} or {hash:N}")
+            _check_template(template)
         if not 1 <= self.max_shift_days <= 36500:
             raise ProfileError("dates.max_shift_days must be between 1 and 36500")
 
@@ -144,6 +153,19 @@ class Policy:
         """A copy with options switched on or off (as ``--with``/``--without`` do)."""
         options = (self.options | frozenset(enable)) - frozenset(disable)
         return _replace(self, options=options)
+
+
+def _check_template(template: str) -> None:
+    """A pseudonym template: text with ``{hash}`` or ``{hash:N}`` (N from 4 to 52), at most 64
+    characters once filled, and no other braces."""
+    lengths = [int(n or 12) for n in _TEMPLATE_RE.findall(template)]
+    rest = _TEMPLATE_RE.sub("", template)
+    if not lengths or "{" in rest or "}" in rest:
+        raise ProfileError(f"pseudonym template {template!r}: use {{hash}} or {{hash:N}}")
+    if any(not 4 <= n <= 52 for n in lengths):
+        raise ProfileError(f"pseudonym template {template!r}: N must be between 4 and 52")
+    if len(rest) + sum(lengths) > 64:
+        raise ProfileError(f"pseudonym template {template!r} gives more than 64 characters")
 
 
 def _replace(policy: Policy, **changes: Any) -> Policy:
@@ -159,8 +181,10 @@ def builtin_profiles() -> list[str]:
 
 
 def _read_profile(name_or_path: str) -> tuple[dict[str, Any], str]:
+    """A built-in profile by name, or a file when the text ends in ``.toml`` or names a path
+    (so that a folder called ``basic`` in the working directory never hides a profile)."""
     path = Path(name_or_path)
-    if name_or_path.endswith(".toml") or path.exists():
+    if name_or_path.endswith(".toml") or "/" in name_or_path or os.sep in name_or_path:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
@@ -190,9 +214,13 @@ def load_policy(name_or_path: str = "basic", _seen: tuple[str, ...] = ()) -> Pol
     data, source = _read_profile(name_or_path)
     base = Policy()
     if "extends" in data:
-        base = load_policy(str(data["extends"]), (*_seen, name_or_path))
+        parent = str(data["extends"])
+        if not source.startswith("builtin:") and (parent.endswith(".toml") or "/" in parent):
+            parent = str(Path(source).parent / parent)
+        base = load_policy(parent, (*_seen, name_or_path))
 
     options = set(base.options) | {parse_option(o) for o in data.get("options", [])}
+    options -= {parse_option(o) for o in data.get("without_options", [])}
     overrides = dict(base.overrides)
     for key, action in data.get("actions", {}).items():
         tag = parse_tag(key)

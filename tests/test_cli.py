@@ -169,3 +169,20 @@ def test_profile_commands() -> None:
     table = runner.invoke(main, ["profile", "show", "basic", "--table"])
     assert len(table.output.splitlines()) == 657
     assert runner.invoke(main, ["profile", "show", "nope"]).exit_code == 2
+
+
+def test_unwritable_output_is_a_per_file_failure(tmp_path: Path) -> None:
+    source = tmp_path / "a.dcm"
+    write_phi_file(source)
+    (tmp_path / "afile").write_text("x")
+    result = run("scrub", source, "-o", tmp_path / "afile" / "sub" / "x.dcm")
+    assert result.returncode == 1
+    assert "FAILED" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_scrub_dot_writes_a_sibling_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "case"
+    write_phi_file(folder / "a.dcm")
+    result = run("scrub", ".", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "case.anon" / "a.dcm").is_file()

@@ -126,3 +126,47 @@ def test_key_is_created_owner_only(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert source == "$MEDANON_KEY" and from_env.fingerprint != keyring.fingerprint
     from_file, _ = load_keyring(path)
     assert from_file.fingerprint == keyring.fingerprint
+
+
+@pytest.mark.parametrize(
+    "template", ["{hash:x}", "P-{hash:99}", "none", "{hash:52}{hash:52}", "{oops}{hash}"]
+)
+def test_bad_pseudonym_templates(tmp_path: Path, template: str) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(f'[pseudonyms]\npatient_id = "{template}"\n', encoding="utf-8")
+    with pytest.raises(ProfileError):
+        load_policy(str(path))
+
+
+def test_profile_name_is_not_hidden_by_a_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "basic").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert load_policy("basic").source == "builtin:basic"
+
+
+def test_extends_is_relative_to_the_profile_and_options_can_be_removed(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "parent.toml").write_text('extends = "research"\n', encoding="utf-8")
+    child = tmp_path / "sub" / "child.toml"
+    child.write_text(
+        'extends = "parent.toml"\nwithout_options = ["clean-graphics"]\n', encoding="utf-8"
+    )
+    policy = load_policy(str(child))
+    assert Option.CLEAN_DESCRIPTORS in policy.options
+    assert Option.CLEAN_GRAPHICS not in policy.options
+
+
+@pytest.mark.parametrize("tag", ["(6000,3000)", "(5000,0010)", "(0004,1220)", "(0008,0000)"])
+def test_unsupported_overrides_are_refused(tmp_path: Path, tag: str) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(f'[actions]\n"{tag}" = "K"\n', encoding="utf-8")
+    with pytest.raises(ProfileError):
+        load_policy(str(path))
+
+
+def test_functional_group_sequences_can_be_overridden(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text('[actions]\nSharedFunctionalGroupsSequence = "K"\n', encoding="utf-8")
+    assert load_policy(str(path)).overrides[0x52009229] is Action.K

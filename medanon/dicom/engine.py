@@ -159,7 +159,7 @@ class _Run:
                 self._overlay(ds, tag, element)
                 continue
             if 0x5000 <= group <= 0x501E and group % 2 == 0:
-                self._apply(ds, tag, raw, self.plan.curve, depth, clean_text)
+                self._curve(ds, tag)
                 continue
             vr = _vr_of(raw, tag)
             action = self.plan.public_action(tag, vr)
@@ -215,6 +215,13 @@ class _Run:
             self._apply(ds, tag, ds.get_item(tag), self.plan.overlay_comments, 1, True)
         else:
             self._echo(ds, tag, ds.get_item(tag), _vr_of(ds.get_item(tag), tag), clean_text=False)
+
+    def _curve(self, ds: Dataset, tag: int) -> None:
+        """Curves (retired, PS3.3 2004 C.10.2) go whole, as overlays do."""
+        if self.plan.curve is Action.C:
+            self.outcome.warn("curves removed: cleaning curve graphics needs the pixel stage")
+        del ds[tag]
+        self.outcome.counts["curve_removed"] += 1
 
     # -- actions -------------------------------------------------------------------------
     def _apply(

@@ -29,14 +29,19 @@ IMPLEMENTATION_VERSION_NAME = ("MEDANON_" + __version__.replace(".", "_"))[:16]
 def method_description(policy: Policy) -> list[str]:
     """The De-identification Method text: tool, profile, options, table edition (LO, <= 64 chars
     a value)."""
-    options = ",".join(sorted(o.cli_name for o in policy.options)) or "none"
     values = [
         f"medanon {__version__}",
         f"profile {policy.name}"[:64],
         f"PS3.15 {EDITION} Table E.1-1",
     ]
-    for start in range(0, len(options), 56):
-        values.append(f"options {options[start : start + 56]}")
+    names = sorted(o.cli_name for o in policy.options) or ["none"]
+    line = "options"
+    for name in names:
+        if len(line) + 1 + len(name) > 64:
+            values.append(line)
+            line = "options"
+        line += " " + name
+    values.append(line)
     return values
 
 

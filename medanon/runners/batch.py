@@ -31,6 +31,9 @@ class Job:
 def default_output(path: Path) -> Path:
     """Default output: ``scan.dcm`` -> ``scan.anon.dcm``, ``IM0001`` -> ``IM0001.anon``,
     folder ``x`` -> ``x.anon``."""
+    path = path.absolute() if path.name in ("", ".", "..") else path
+    if path.name in ("", ".", ".."):
+        path = path.resolve()
     if path.is_dir():
         return path.with_name(path.name + ANON_SUFFIX)
     if path.suffix:
