@@ -72,9 +72,9 @@ def _raw_span(element: RawDataElement, source: bytes, implicit: bool) -> tuple[i
     tag_bytes = struct.pack("<HH", tag >> 16, tag & 0xFFFF)
     if implicit:
         start = value_tell - 8
-        if start >= 0 and source[start : start + 4] == tag_bytes:
-            if struct.unpack_from("<I", source, start + 4)[0] == length:
-                return start, value_tell + length
+        ok = start >= 0 and source[start : start + 4] == tag_bytes
+        if ok and struct.unpack_from("<I", source, start + 4)[0] == length:
+            return start, value_tell + length
         return None
     start = value_tell - 8
     if start >= 0 and source[start : start + 4] == tag_bytes:
