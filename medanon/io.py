@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from io import BytesIO
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from pydicom import dcmread
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.pixels.utils import get_expected_length
 
 from .dicom.encode import encode_part10
 from .errors import InputError, OutputError
@@ -59,12 +61,19 @@ def read_dicom(path: Path) -> Dataset:
 
 def parse_dicom(data: bytes) -> Dataset:
     """Parse DICOM bytes: a Part 10 file, or a bare dataset without preamble and File Meta."""
-    try:
-        dataset = dcmread(BytesIO(data))
-    except InvalidDicomError:
-        dataset = _read_bare_dataset(data)
-    except Exception as exc:
-        raise InputError(f"cannot be parsed as DICOM ({type(exc).__name__})") from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            dataset = dcmread(BytesIO(data))
+        except InvalidDicomError:
+            dataset = _read_bare_dataset(data)
+        except Exception as exc:
+            raise InputError(f"cannot be parsed as DICOM ({type(exc).__name__})") from None
+    # pydicom warns (and drops what follows) when a file ends inside an item or a sequence.
+    if any("end of file" in str(w.message).lower() for w in caught):
+        raise InputError("truncated file: it ends inside a sequence or encapsulated pixel data")
+    if not any((int(tag) >> 16) > 0x0002 for tag in dataset.keys()):
+        raise InputError("no data elements after the file meta (truncated or empty dataset)")
     media_class = (
         str(dataset.file_meta.get("MediaStorageSOPClassUID", "")) if dataset.file_meta else ""
     )
@@ -72,7 +81,7 @@ def parse_dicom(data: bytes) -> Dataset:
         raise InputError(
             "DICOMDIR media directory: not de-identified; build a new one from the outputs"
         )
-    _check_complete(dataset)
+    _check_complete(dataset, len(data))
     return dataset
 
 
@@ -94,34 +103,36 @@ def _looks_like_dataset(dataset: Dataset) -> bool:
     return bool(tags) and "SOPClassUID" in dataset and tags[0] < 0x00090000 and tags == sorted(tags)
 
 
-def _check_complete(dataset: Dataset) -> None:
+def _check_complete(dataset: Dataset, size: int) -> None:
     """pydicom reads a truncated file without complaint; find the truncation here.
 
-    A value shorter than its declared length, or native Pixel Data shorter than Rows x Columns x
-    Samples x Bits Allocated x Frames needs, means the file was cut.
+    A value shorter than its declared length, a last element that ends before the file does
+    (the cut fell inside the next element's header), or native Pixel Data shorter than the
+    image needs (PS3.5 8.1.1, as pydicom computes it) means the file was cut.
     """
+    last_end = None
     for tag in dataset.keys():
         raw = dataset.get_item(tag)
-        if (
-            isinstance(raw, RawDataElement)
-            and raw.length != UNDEFINED_LENGTH
-            and raw.value is not None
-            and len(raw.value) < raw.length
-        ):
+        if not isinstance(raw, RawDataElement) or raw.value_tell is None:
+            last_end = None
+            continue
+        if raw.length == UNDEFINED_LENGTH:
+            last_end = None
+            continue
+        if raw.value is not None and len(raw.value) < raw.length:
             raise InputError(f"truncated file: element ({tag >> 16:04X},{tag & 0xFFFF:04X}) is cut")
+        last_end = raw.value_tell + raw.length
+    if last_end is not None and 0 < size - last_end < 8:
+        raise InputError("truncated file: it ends inside an element header")
     pixel = dataset.get_item(0x7FE00010)
     if pixel is None or pixel.value is None:
         return
     raw_value = pixel.value
     if isinstance(raw_value, bytes) and raw_value[:4] != b"\xfe\xff\x00\xe0":
         try:
-            rows, columns = int(dataset.Rows), int(dataset.Columns)
-            samples = int(dataset.get("SamplesPerPixel", 1) or 1)
-            bits = int(dataset.BitsAllocated)
-            frames = int(dataset.get("NumberOfFrames", 1) or 1)
-        except (AttributeError, TypeError, ValueError):
+            expected = int(get_expected_length(dataset, unit="bytes"))
+        except Exception:
             return  # no usable geometry: the pixel stage will judge
-        expected = (rows * columns * samples * frames * bits + 7) // 8
         if len(raw_value) < expected:
             raise InputError("truncated file: Pixel Data is shorter than its image needs")
 

@@ -325,11 +325,11 @@ class _Run:
         shift = shift_da if vr == "DA" else shift_dt
         try:
             new = [shift(str(v), self.date_offset) for v in _as_list(element.value) if str(v)]
-        except ValueError:
-            del ds[tag]
-            self.outcome.counts["removed"] += 1
+        except ValueError:  # not a date: nothing to shift, nothing to keep
+            ds[tag] = DataElement(tag, vr, empty_value(vr))
+            self.outcome.counts["emptied"] += 1
             self.outcome.warn(
-                f"unparseable {vr} value removed from {keyword_for_tag(tag) or 'an attribute'}"
+                f"unparseable {vr} value emptied in {keyword_for_tag(tag) or 'an attribute'}"
             )
             return
         element.value = new if len(new) > 1 else (new[0] if new else "")

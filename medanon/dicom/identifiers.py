@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -106,11 +107,15 @@ GENERIC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 def fold(text: str) -> str:
     """Upper-case, accent-free copy of ``text`` with the same length (one char per char)."""
-    out = []
-    for char in text:
-        base = unicodedata.normalize("NFKD", char)
-        out.append(base[0] if base and base[0].isascii() else char)
-    return "".join(out).upper()
+    if text.isascii():
+        return text.upper()
+    return "".join(_fold_char(char) for char in text).upper()
+
+
+@cache
+def _fold_char(char: str) -> str:
+    base = unicodedata.normalize("NFKD", char)
+    return base[0] if base and base[0].isascii() else char
 
 
 def _values(dataset: Dataset, keyword: str) -> list[str]:
