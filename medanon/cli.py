@@ -61,7 +61,7 @@ def main() -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
+    type=click.Path(),
     help="Output file (one input file) or folder (mirrors input folders). "
     "Default: NAME.anon.EXT beside each file, FOLDER.anon beside each folder.",
 )
@@ -119,7 +119,7 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary line.")
 def scrub(
     paths: tuple[Path, ...],
-    output: Path | None,
+    output: str | None,
     profile: str,
     with_options: tuple[str, ...],
     without_options: tuple[str, ...],
@@ -141,7 +141,11 @@ def scrub(
     """
     try:
         policy = _policy(profile, with_options, without_options)
-        job_list = plan_jobs(list(paths), output)
+        job_list = plan_jobs(
+            list(paths),
+            Path(output) if output else None,
+            output_is_folder=bool(output) and output.endswith(("/", os.sep)),
+        )
         for target in (report, mapping):
             if target is not None and any(_same_or_inside(target, p) for p in paths if p.is_dir()):
                 raise UsageError(f"{target} is inside an input folder")

@@ -186,3 +186,11 @@ def test_scrub_dot_writes_a_sibling_folder(tmp_path: Path) -> None:
     result = run("scrub", ".", cwd=folder)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "case.anon" / "a.dcm").is_file()
+
+
+def test_output_with_trailing_slash_is_a_folder(tmp_path: Path) -> None:
+    source = tmp_path / "x.dcm"
+    write_phi_file(source)
+    result = run("scrub", source, "-o", f"{tmp_path / 'out2'}/")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out2" / "x.dcm").is_file()

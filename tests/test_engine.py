@@ -238,3 +238,32 @@ def test_name_spellings_are_found() -> None:
     for text in ("DOE^JOHN", "John Doe", "Doe, J.", "J. Doe", "doe john", "Dr Doé"):
         assert ids.find(text), text
     assert not ids.find("Johnson Doeberg")
+
+
+@pytest.mark.parametrize("charset", ["ISO_IR 100", "ISO_IR 192"])
+def test_accented_names_in_kept_text_are_found(
+    charset: str, scrubber: Scrubber, tmp_path: Path
+) -> None:
+    ds = phi_dataset()
+    ds.SpecificCharacterSet = charset
+    ds.PatientName = "LEFÈVRE^Bérénice"
+    ds.Manufacturer = "Lefèvre Bérénice"  # kept by every profile: the echo scrub must find it
+    source = tmp_path / "in.dcm"
+    ds.save_as(source, enforce_file_format=True)
+    result = scrubber.scrub_file(source, tmp_path / "out.dcm")
+    assert result.status == "ok", result.error
+    out = dcmread(tmp_path / "out.dcm")
+    assert "lef" not in out.Manufacturer.lower() and "nice" not in out.Manufacturer.lower()
+
+
+def test_fold_keeps_positions_with_sharp_s() -> None:
+    from medanon.dicom.identifiers import fold, scrub_text
+
+    assert len(fold("ßßßß Müller")) == len("ßßßß Müller")
+    ds = Dataset()
+    ds.PatientName = "MÜLLER^Anneliese"
+    ds.PatientID = "PID555123"
+    text, removed = scrub_text(
+        "ßßßß Müller, ID PID555123", Identifiers.from_dataset(ds), generic=False
+    )
+    assert text == "ßßßß [removed], ID [removed]" and removed == 2

@@ -14,7 +14,7 @@ makes the walk fast on ordinary headers.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataelem import DataElement, RawDataElement
@@ -98,9 +98,7 @@ class HeaderEngine:
         """
         identifiers = Identifiers.from_dataset(dataset, include_uids=not self.retain_uids)
         if not self.retain_uids and any(extra_uids):
-            identifiers = replace(
-                identifiers, uids=identifiers.uids | {u for u in extra_uids if len(u) >= 8}
-            )
+            identifiers = identifiers.with_uids({u for u in extra_uids if len(u) >= 8})
         run = _Run(self, dataset, identifiers)
         run.walk(dataset, depth=0, clean_text=False)
         return run.outcome, identifiers
@@ -122,7 +120,7 @@ class _Run:
         self.plan = engine.plan
         self.keyring = engine.keyring
         self.identifiers = identifiers
-        self.needles = Needles(identifiers.names | identifiers.ids | identifiers.uids)
+        self.needles = Needles(identifiers.raw)
         self.outcome = Outcome()
         self.types = types_for(dataset.get("SOPClassUID"))
         self.patient_key = _patient_key(dataset)

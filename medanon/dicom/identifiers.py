@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from pydicom.dataset import Dataset
@@ -109,13 +109,17 @@ def fold(text: str) -> str:
     """Upper-case, accent-free copy of ``text`` with the same length (one char per char)."""
     if text.isascii():
         return text.upper()
-    return "".join(_fold_char(char) for char in text).upper()
+    return "".join(_fold_char(char) for char in text)
 
 
 @cache
 def _fold_char(char: str) -> str:
-    base = unicodedata.normalize("NFKD", char)
-    return base[0] if base and base[0].isascii() else char
+    """One character, upper-cased and without accent; never more than one character (the
+    upper case of ``ß`` is ``SS``: it stays ``ß``, so spans keep their positions)."""
+    decomposed = unicodedata.normalize("NFKD", char)
+    base = decomposed[0] if decomposed and decomposed[0].isascii() else char
+    upper = base.upper()
+    return upper if len(upper) == 1 else base
 
 
 def _values(dataset: Dataset, keyword: str) -> list[str]:
@@ -127,13 +131,14 @@ def _values(dataset: Dataset, keyword: str) -> list[str]:
     return [str(v).strip() for v in items if str(v).strip()]
 
 
-def _name_parts(name: str) -> tuple[list[str], list[str]]:
-    """Words of a person name (PN ``^`` components or free order) and their initials."""
+def _name_parts(name: str) -> tuple[list[str], list[str], list[str]]:
+    """Words of a person name (PN ``^`` components or free order): folded words, initials, and
+    the same words as written."""
     alphabetic = name.split("=")[0]  # PN groups: alphabetic=ideographic=phonetic
-    words = [w for w in re.split(r"[\^\s,.]+", fold(alphabetic)) if w]
-    parts = [w for w in words if len(w) >= 2 and w not in NAME_AFFIXES]
-    initials = [w[0] for w in words if w not in NAME_AFFIXES]
-    return parts, initials
+    words = [w for w in re.split(r"[\^\s,.]+", alphabetic) if w]
+    kept = [w for w in words if len(w) >= 2 and fold(w) not in NAME_AFFIXES]
+    initials = [fold(w)[0] for w in words if fold(w) not in NAME_AFFIXES]
+    return [fold(w) for w in kept], initials, kept
 
 
 @dataclass(frozen=True)
@@ -145,36 +150,46 @@ class Identifiers:
     ids: frozenset[str] = frozenset()  # IDs, dates of birth, addresses, phone numbers
     uids: frozenset[str] = frozenset()  # original instance UIDs
     patient_names: frozenset[str] = frozenset()  # subset of names: the patient's own
+    raw: frozenset[str] = frozenset()  # every identifying value as written (not folded)
+    raw_patient: frozenset[str] = frozenset()  # the patient's own, as written
 
     @classmethod
     def from_dataset(cls, dataset: Dataset, *, include_uids: bool = True) -> Identifiers:
         names: set[str] = set()
         patient_names: set[str] = set()
         initials: set[str] = set()
+        raw: set[str] = set()  # the same values as written, for the byte pre-check
+        raw_patient: set[str] = set()
         for keyword in PATIENT_NAME_KEYWORDS + STAFF_NAME_KEYWORDS:
+            is_patient = keyword in PATIENT_NAME_KEYWORDS
             for value in _values(dataset, keyword):
-                parts, inits = _name_parts(value)
+                parts, inits, originals = _name_parts(value)
                 names.update(parts)
                 initials.update(inits)
-                if keyword in PATIENT_NAME_KEYWORDS:
+                raw.update(originals)
+                if is_patient:
                     patient_names.update(parts)
+                    raw_patient.update(originals)
         ids: set[str] = set()
         for keyword in ID_KEYWORDS:
             for value in _values(dataset, keyword):
-                folded = fold(value)
-                if len(folded) >= 3:
-                    ids.add(folded)
+                found = {value} if len(value) >= 3 else set()
                 if keyword == "PatientBirthDate" and re.fullmatch(r"\d{8}", value):
                     y, m, d = value[:4], value[4:6], value[6:]
-                    ids.update({f"{y}-{m}-{d}", f"{d}/{m}/{y}", f"{d}.{m}.{y}", f"{d}-{m}-{y}"})
+                    found |= {f"{y}-{m}-{d}", f"{d}/{m}/{y}", f"{d}.{m}.{y}", f"{d}-{m}-{y}"}
                 if keyword == "PatientAddress":
-                    ids.update(
-                        w for w in re.split(r"[\s,^]+", folded) if len(w) >= 4 and not w.isdigit()
-                    )
+                    found |= {
+                        w for w in re.split(r"[\s,^]+", value) if len(w) >= 4 and not w.isdigit()
+                    }
+                ids.update(fold(v) for v in found)
+                raw.update(found)
+                raw_patient.update(found)
         for item in dataset.get("OtherPatientIDsSequence", None) or []:
             for value in _values(item, "PatientID"):
                 if len(value) >= 3:
                     ids.add(fold(value))
+                    raw.add(value)
+                    raw_patient.add(value)
         uids = set()
         if include_uids:
             for keyword in INSTANCE_UID_KEYWORDS:
@@ -185,6 +200,14 @@ class Identifiers:
             ids=frozenset(ids),
             uids=frozenset(uids),
             patient_names=frozenset(patient_names),
+            raw=frozenset(raw | uids),
+            raw_patient=frozenset(raw_patient | uids),
+        )
+
+    def with_uids(self, extra: set[str]) -> Identifiers:
+        """A copy that also searches for ``extra`` original UIDs (e.g. the file meta's)."""
+        return replace(
+            self, uids=self.uids | extra, raw=self.raw | extra, raw_patient=self.raw_patient | extra
         )
 
     def __bool__(self) -> bool:
@@ -291,8 +314,9 @@ def scrub_text(text: str, identifiers: Identifiers, *, generic: bool) -> tuple[s
 class Needles:
     """Fast byte-level pre-check: might these raw bytes hold one of the identifiers?
 
-    Each identifier contributes its longest ASCII run, which every ASCII-compatible character
-    set encodes as is, whatever the accents around it; bytes are compared case-insensitively.
+    Each identifier *as written* (not folded) contributes its longest ASCII run, which every
+    ASCII-compatible character set encodes as is, whatever the accents around it; bytes are
+    compared case-insensitively.
     A miss proves absence; a hit is confirmed on decoded text. When some identifier has no
     ASCII run (a name written only in ideographs), :attr:`usable` is False and callers must
     decode everything.
@@ -319,4 +343,4 @@ class Needles:
         return any(needle in lowered for needle in self.needles)
 
 
-_ASCII_RUN_RE = re.compile(r"[A-Z0-9 .^,/-]{2,}")
+_ASCII_RUN_RE = re.compile(r"[A-Za-z0-9 .^,/-]{2,}")

@@ -91,7 +91,7 @@ def verify_output(data: bytes, identifiers: Identifiers, sop_instance_uid: str) 
             body = data[: stream.tell()] + zlib.decompress(data[stream.tell() :], -zlib.MAX_WBITS)
         except zlib.error:
             problems.append("deflated body cannot be inflated")
-    needles = Needles(identifiers.patient_names | identifiers.ids | identifiers.uids)
+    needles = Needles(identifiers.raw_patient)
     if needles and needles.hit(body):
         try:
             dataset = dcmread(BytesIO(data))

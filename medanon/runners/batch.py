@@ -60,7 +60,9 @@ def _inside(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
 
 
-def plan_jobs(inputs: Sequence[Path], output: Path | None) -> list[Job]:
+def plan_jobs(
+    inputs: Sequence[Path], output: Path | None, *, output_is_folder: bool = False
+) -> list[Job]:
     """Map inputs (files and folders, recursive) to outputs; raise :class:`UsageError` for
     impossible requests: missing inputs, an output inside an input folder, clashing outputs."""
     if not inputs:
@@ -74,7 +76,7 @@ def plan_jobs(inputs: Sequence[Path], output: Path | None) -> list[Job]:
         and len(inputs) == 1
         and inputs[0].is_file()
         and not output.is_dir()
-        and not str(output).endswith(os.sep)
+        and not output_is_folder
     )
     for path in inputs:
         if path.is_dir():
@@ -139,7 +141,11 @@ def run_jobs(
         for job in jobs:
             yield _run_one(job)
         return
-    context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+    if os.name == "posix":
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["medanon.pipeline"])  # workers start warm
+    else:
+        context = multiprocessing.get_context("spawn")
     chunk = max(1, min(32, len(jobs) // (processes * 8) or 1))
     with context.Pool(
         processes, _init_worker, (policy, keyring, flags), maxtasksperchild=2000
