@@ -15,13 +15,15 @@ import struct
 from io import BytesIO
 
 from pydicom.charset import convert_encodings, default_encoding
-from pydicom.dataelem import RawDataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element, write_file_meta_info
+from pydicom.multival import MultiValue
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian
 
 UNDEFINED_LENGTH = 0xFFFFFFFF
+SEQUENCE_DELIMITER = b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
 # VRs whose explicit-VR header is 12 bytes (PS3.5 7.1.2).
 LONG_HEADER_VRS = frozenset(
     {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
@@ -36,25 +38,126 @@ def encode_part10(dataset: Dataset, source: bytes | None = None) -> bytes:
         buffer = BytesIO()
         dataset.save_as(buffer, enforce_file_format=True)
         return buffer.getvalue()
-    implicit = syntax.is_implicit_VR
     head = DicomBytesIO()
     head.is_little_endian, head.is_implicit_VR = True, False
     head.write(dataset.preamble or b"\x00" * 128)
     head.write(b"DICM")
     write_file_meta_info(head, dataset.file_meta, enforce_standard=True)
-    encodings = convert_encodings(dataset.get("SpecificCharacterSet") or default_encoding)
+    writer = _Writer(syntax.is_implicit_VR, dataset.get("SpecificCharacterSet"))
     chunks = [head.getvalue()]
     for tag in sorted(dataset.keys()):
         element = dataset.get_item(tag)
-        span = _raw_span(element, source, implicit) if isinstance(element, RawDataElement) else None
-        if span is not None:
-            chunks.append(source[span[0] : span[1]])
-            continue
-        body = DicomBytesIO()
-        body.is_little_endian, body.is_implicit_VR = True, implicit
-        write_data_element(body, dataset[tag], encodings)
-        chunks.append(body.getvalue())
+        if isinstance(element, RawDataElement):
+            span = _raw_span(element, source, writer.implicit)
+            if span is not None:
+                chunks.append(source[span[0] : span[1]])
+                continue
+        chunks.append(writer.element(dataset, int(tag)))
     return b"".join(chunks)
+
+
+class _Writer:
+    """Little-endian element encoder for the values medanon writes, with pydicom's writer as
+    the fallback for anything else (PS3.5 7.1 element encoding, 7.5 nesting)."""
+
+    def __init__(self, implicit: bool, character_set: object) -> None:
+        self.implicit = implicit
+        self.encodings = convert_encodings(character_set or default_encoding)
+        # One character set: text is one str.encode; ISO 2022 switching goes to pydicom.
+        self.codec = self.encodings[0] if len(self.encodings) == 1 else None
+
+    def element(self, dataset: Dataset, tag: int) -> bytes:
+        element = dataset.get_item(tag)
+        fast = self._fast(element) if not isinstance(element, RawDataElement) else None
+        if fast is None:
+            fast = self._raw(element) if isinstance(element, RawDataElement) else None
+        if fast is not None:
+            return fast
+        body = DicomBytesIO()
+        body.is_little_endian, body.is_implicit_VR = True, self.implicit
+        write_data_element(body, dataset[tag], self.encodings)
+        return body.getvalue()
+
+    def dataset(self, dataset: Dataset) -> bytes:
+        return b"".join(self.element(dataset, int(tag)) for tag in sorted(dataset.keys()))
+
+    def _header(self, tag: int, vr: str, length: int) -> bytes:
+        if self.implicit:
+            return struct.pack("<HHI", tag >> 16, tag & 0xFFFF, length)
+        if vr.encode() in LONG_HEADER_VRS:
+            return struct.pack("<HH2s2xI", tag >> 16, tag & 0xFFFF, vr.encode(), length)
+        if length > 0xFFFF:
+            raise OverflowError
+        return struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr.encode(), length)
+
+    def _raw(self, element: RawDataElement) -> bytes | None:
+        """An unchanged element inside a sequence item: its value bytes, a new header."""
+        vr, value = element.VR, element.value
+        if (
+            vr is None
+            or not isinstance(value, bytes)
+            or not element.is_little_endian
+            or bool(element.is_implicit_VR) != self.implicit
+            or (vr == "SQ" and element.length == UNDEFINED_LENGTH and not self.implicit)
+        ):
+            return None
+        if len(value) % 2:
+            return None
+        try:
+            return self._header(int(element.tag), vr, len(value)) + value
+        except OverflowError:
+            return None
+
+    def _fast(self, element: DataElement) -> bytes | None:
+        vr, value, tag = element.VR, element.value, int(element.tag)
+        try:
+            if vr == "SQ":
+                payload = b"".join(
+                    ITEM + self.dataset(item) + ITEM_DELIMITER for item in value or []
+                )
+                return self._header(tag, "SQ", UNDEFINED_LENGTH) + payload + SEQUENCE_DELIMITER
+            payload = self._payload(vr, value)
+            if payload is None:
+                return None
+            return self._header(tag, vr, len(payload)) + payload
+        except (OverflowError, UnicodeError, LookupError, struct.error, TypeError, ValueError):
+            return None
+
+    def _payload(self, vr: str, value: object) -> bytes | None:
+        values = _as_list(value)
+        if vr in _TEXT_VRS or vr in _ASCII_VRS:
+            if any(isinstance(v, bytes) for v in values):
+                return None
+            text = "\\".join("" if v is None else str(v) for v in values)
+            if vr in _TEXT_VRS:
+                if self.codec is None:
+                    return None
+                data = text.encode(self.codec)
+            else:
+                data = text.encode("ascii")
+            if len(data) % 2:
+                data += b"\x00" if vr == "UI" else b" "
+            return data
+        if vr in _PACK:
+            return struct.pack(f"<{len(values)}{_PACK[vr]}", *values) if values else b""
+        if vr in ("OB", "OW", "UN") and isinstance(value, bytes):
+            return value + (b"\x00" if len(value) % 2 else b"")
+        return None
+
+
+def _as_list(value: object) -> list[object]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, (MultiValue, list, tuple)):
+        return list(value)
+    return [value]
+
+
+ITEM = b"\xfe\xff\x00\xe0\xff\xff\xff\xff"
+ITEM_DELIMITER = b"\xfe\xff\x0d\xe0\x00\x00\x00\x00"
+_TEXT_VRS = frozenset({"LO", "LT", "PN", "SH", "ST", "UC", "UT"})  # Specific Character Set
+_ASCII_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI", "UR"})
+_PACK = {"US": "H", "SS": "h", "UL": "L", "SL": "l", "FL": "f", "FD": "d", "UV": "Q", "SV": "q"}
 
 
 def _raw_span(element: RawDataElement, source: bytes, implicit: bool) -> tuple[int, int] | None:
@@ -62,28 +165,42 @@ def _raw_span(element: RawDataElement, source: bytes, implicit: bool) -> tuple[i
     value_tell, length = element.value_tell, element.length
     if (
         value_tell is None
-        or length == UNDEFINED_LENGTH
+        or not isinstance(element.value, bytes)
         or not element.is_little_endian
         or bool(element.is_implicit_VR) != implicit
-        or value_tell + length > len(source)
     ):
         return None
-    tag = int(element.tag)
+    if length == UNDEFINED_LENGTH:
+        # Undefined length (PS3.5 7.5.2): pydicom keeps the value without its delimiter.
+        end = value_tell + len(element.value)
+        if source[end : end + 8] != SEQUENCE_DELIMITER:
+            return None
+        end += 8
+    else:
+        end = value_tell + length
+        if end > len(source):
+            return None
+    start = _header_start(int(element.tag), value_tell, length, source, implicit)
+    return None if start is None else (start, end)
+
+
+def _header_start(
+    tag: int, value_tell: int, length: int, source: bytes, implicit: bool
+) -> int | None:
+    """Where the element's header starts, checked against its tag, VR form and length."""
     tag_bytes = struct.pack("<HH", tag >> 16, tag & 0xFFFF)
     if implicit:
         start = value_tell - 8
         ok = start >= 0 and source[start : start + 4] == tag_bytes
-        if ok and struct.unpack_from("<I", source, start + 4)[0] == length:
-            return start, value_tell + length
-        return None
-    start = value_tell - 8
+        return start if ok and struct.unpack_from("<I", source, start + 4)[0] == length else None
+    start = value_tell - 8  # short header: tag, VR, 2-byte length
     if start >= 0 and source[start : start + 4] == tag_bytes:
         vr = source[start + 4 : start + 6]
         if vr not in LONG_HEADER_VRS and struct.unpack_from("<H", source, start + 6)[0] == length:
-            return start, value_tell + length
-    start = value_tell - 12
+            return start
+    start = value_tell - 12  # long header: tag, VR, 2 reserved bytes, 4-byte length
     if start >= 0 and source[start : start + 4] == tag_bytes:
         vr = source[start + 4 : start + 6]
         if vr in LONG_HEADER_VRS and struct.unpack_from("<I", source, start + 8)[0] == length:
-            return start, value_tell + length
+            return start
     return None

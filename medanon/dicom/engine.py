@@ -42,6 +42,28 @@ PATIENT_NAME = 0x00100010
 WELL_KNOWN_UID_ROOT = "1.2.840.10008."
 
 
+# One compiled step: (tag, resolved action, VR, kind).
+Step = tuple[int, Action, str, int]
+_APPLY, _DELETE, _GRAPHICS, _PRIVATE_KEPT = 0, 1, 2, 3
+
+
+def action_counter(tag: int) -> str:
+    """The outcome counter of a removed element."""
+    if (tag >> 16) % 2 == 0:
+        return "removed"
+    return "private_creators_removed" if (tag & 0xFFFF) <= 0xFF else "private_removed"
+
+
+def _peek_text(ds: Dataset, tag: int) -> str | None:
+    """A short text value read without converting the element (so that it is copied as is)."""
+    value = ds.get_item(tag).value
+    if isinstance(value, bytes):
+        return value.decode("latin-1").strip(" \x00") or None
+    if value is None:
+        return None
+    return str(value).strip() or None
+
+
 @dataclass
 class Outcome:
     """What the engine did to one dataset. Counts and attribute keywords only: no values."""
@@ -64,13 +86,19 @@ def is_well_known_uid(value: str) -> bool:
 
 
 def _vr_of(element: DataElement | RawDataElement, tag: int) -> str:
+    """The element's VR; an explicit UN or a missing (implicit) VR becomes the dictionary's, as
+    pydicom does when it converts the value (PS3.5 6.2.2)."""
     vr = element.VR
-    if vr:
+    if vr and vr != "UN":
         return str(vr)
-    try:
-        return str(dictionary_VR(tag))
-    except KeyError:
-        return "UN"
+    if (tag >> 16) % 2 == 0:
+        try:
+            known = str(dictionary_VR(tag))
+        except KeyError:
+            return "UN"
+        if known != "NONE" and (not vr or " or " not in known):
+            return known  # an ambiguous "US or SS" stays so: never a text VR, never changed
+    return str(vr) if vr else "UN"
 
 
 class HeaderEngine:
@@ -86,6 +114,7 @@ class HeaderEngine:
         self.plan: Plan = compile_plan(policy)
         self.retain_uids = Option.RETAIN_UIDS in policy.options
         self.modified_dates = Option.RETAIN_LONGITUDINAL_MODIFIED_DATES in policy.options
+        self._shapes: dict[tuple[object, ...], tuple[Step, ...]] = {}
 
     # -- entry point -----------------------------------------------------------------------
     def apply(
@@ -102,6 +131,78 @@ class HeaderEngine:
         run = _Run(self, dataset, identifiers)
         run.walk(dataset, depth=0, clean_text=False)
         return run.outcome, identifiers
+
+    def steps_for(self, ds: Dataset, types: dict[int, str]) -> tuple[Step, ...]:
+        """What to do with each element of ``ds``, compiled once per dataset shape.
+
+        Files of one series share their shape (tags, VRs, private creators, SOP Class), so
+        the per-element decisions are made once and replayed: elements that are simply kept
+        cost nothing. The result depends only on the shape and the policy.
+        """
+        tags = tuple(ds.keys())
+        vrs = tuple(ds.get_item(t).VR for t in tags)
+        creators = tuple(
+            _peek_text(ds, t) for t in tags if t.group % 2 == 1 and 0x10 <= t.element <= 0xFF
+        )
+        key = (id(types), tags, vrs, creators)
+        steps = self._shapes.get(key)
+        if steps is None:
+            if len(self._shapes) >= 1024:
+                self._shapes.clear()
+            steps = self._shapes[key] = self._compile(ds, tags, types)
+        return steps
+
+    def _compile(
+        self, ds: Dataset, tags: tuple[int, ...], types: dict[int, str]
+    ) -> tuple[Step, ...]:
+        plan = self.plan
+        steps: list[Step] = []
+        creators: dict[int, str | None] = {}
+        kept_creators: set[int] = set()
+        for tag in map(int, tags):
+            group, element = tag >> 16, tag & 0xFFFF
+            vr = _vr_of(ds.get_item(tag), tag)
+            if group % 2 == 1:  # private (PS3.15 E.3.10)
+                if 0x0010 <= element <= 0x00FF:
+                    creators[tag] = _peek_text(ds, tag)
+                    continue
+                creator_tag = (group << 16) | (element >> 8)
+                creator = creators.get(creator_tag) if element >= 0x1000 else None
+                action = plan.private_action(group, element & 0xFF, creator)
+                if action is Action.X:
+                    steps.append((tag, action, vr, _DELETE))
+                else:
+                    kept_creators.add(creator_tag)
+                    steps.append((tag, action, vr, _PRIVATE_KEPT))
+                continue
+            if group in (0x0000, 0x0002, 0x0004):
+                steps.append((tag, Action.X, vr, _DELETE))
+                continue
+            if (0x6000 <= group <= 0x601E or 0x5000 <= group <= 0x501E) and group % 2 == 0:
+                # Overlay planes and curves go whole: Clean Graphics (PS3.15 E.3.8) would need
+                # the pixel stage to clean them.
+                action = plan.overlay_data if group >= 0x6000 else plan.curve
+                steps.append((tag, action, vr, _GRAPHICS))
+                continue
+            action = plan.public_action(tag, vr)
+            if action is Action.K and vr == "UI" and tag not in plan.by_tag:
+                action = self._unlisted_uid_action(tag)
+            if action.is_compound:
+                action = action.resolve(types.get(tag))
+            if action is Action.X:
+                steps.append((tag, action, vr, _DELETE))
+            elif action is not Action.K or vr == "SQ" or vr in ECHO_VRS:
+                steps.append((tag, action, vr, _APPLY))
+        steps.extend((tag, Action.X, "LO", _DELETE) for tag in creators if tag not in kept_creators)
+        return tuple(steps)
+
+    def _unlisted_uid_action(self, tag: int) -> Action:
+        """UI attributes Table E.1-1 does not list: classes and syntaxes stay, others are
+        remapped (instance UIDs of attributes newer than the table: fail closed)."""
+        keyword = keyword_for_tag(tag) or ""
+        if self.retain_uids or keyword.endswith("ClassUID") or keyword == "TransferSyntaxUID":
+            return Action.K
+        return Action.U
 
     def remap_uid(self, original: str, outcome: Outcome) -> str:
         """The new UID for ``original`` (itself with Retain UIDs or for well-known UIDs)."""
@@ -122,6 +223,7 @@ class _Run:
         self.identifiers = identifiers
         self.needles = Needles(identifiers.raw)
         self.outcome = Outcome()
+        self.mutations = 0  # changes made so far: a sequence without any is restored raw
         self.types = types_for(dataset.get("SOPClassUID"))
         self.patient_key = _patient_key(dataset)
         self.date_offset: int | None = None
@@ -133,93 +235,26 @@ class _Run:
 
     # -- the walk ------------------------------------------------------------------------
     def walk(self, ds: Dataset, depth: int, clean_text: bool) -> None:
-        kept_creators: set[int] = set()
-        creators: dict[int, str | None] = {}  # creator element tag -> private creator
-        for tag in list(ds.keys()):
-            tag = int(tag)
-            group, element = tag >> 16, tag & 0xFFFF
-            raw = ds.get_item(tag)
-            if group % 2 == 1:
-                if 0x0010 <= element <= 0x00FF:
-                    value = ds[tag].value
-                    creators[tag] = value.strip() if isinstance(value, str) else None
-                    continue
-                creator_tag = (group << 16) | (element >> 8)
-                creator = creators.get(creator_tag) if element >= 0x1000 else None
-                if self._private(ds, tag, raw, creator, depth, clean_text):
-                    kept_creators.add(creator_tag)
-                continue
-            if group in (0x0000, 0x0002, 0x0004):
+        """Apply the plan to every element of ``ds`` (recursing into kept sequences)."""
+        counts = self.outcome.counts
+        for tag, action, vr, kind in self.e.steps_for(ds, self.types if depth == 0 else {}):
+            if kind == _DELETE:
                 del ds[tag]
-                self.outcome.counts["removed"] += 1
+                counts[action_counter(tag)] += 1
+                self.mutations += 1
                 continue
-            if 0x6000 <= group <= 0x601E and group % 2 == 0:
-                self._overlay(ds, tag, element)
+            if kind == _GRAPHICS:
+                if action is Action.C:
+                    self.outcome.warn(
+                        "overlays and curves removed: cleaning graphics needs the pixel stage"
+                    )
+                del ds[tag]
+                counts["graphics_removed"] += 1
+                self.mutations += 1
                 continue
-            if 0x5000 <= group <= 0x501E and group % 2 == 0:
-                self._curve(ds, tag)
-                continue
-            vr = _vr_of(raw, tag)
-            action = self.plan.public_action(tag, vr)
-            if action is Action.K and vr == "UI" and tag not in self.plan.by_tag:
-                action = self._unlisted_uid_action(tag)
-            if action.is_compound:
-                action = action.resolve(self.types.get(tag) if depth == 0 else None)
-            self._apply(ds, tag, raw, action, depth, clean_text)
-        for creator in creators:
-            if creator in kept_creators:
-                self._echo(ds, creator, ds.get_item(creator), "LO", clean_text=False)
-            else:
-                del ds[creator]
-
-    def _unlisted_uid_action(self, tag: int) -> Action:
-        keyword = keyword_for_tag(tag) or ""
-        if self.e.retain_uids or keyword.endswith("ClassUID") or keyword == "TransferSyntaxUID":
-            return Action.K
-        return Action.U
-
-    def _private(
-        self,
-        ds: Dataset,
-        tag: int,
-        raw: DataElement | RawDataElement,
-        creator: str | None,
-        depth: int,
-        clean_text: bool,
-    ) -> bool:
-        """Handle one private data element (PS3.15 E.3.10); True when it stays."""
-        group, element = tag >> 16, tag & 0xFFFF
-        action = self.plan.private_action(group, element & 0xFF, creator)
-        if action is Action.X:
-            del ds[tag]
-            self.outcome.counts["private_removed"] += 1
-            return False
-        self.outcome.counts["private_kept"] += 1
-        self._apply(ds, tag, raw, action, depth, clean_text)
-        return tag in ds
-
-    def _overlay(self, ds: Dataset, tag: int, element: int) -> None:
-        """Overlay planes (PS3.3 C.9.2) go whole when Overlay Data goes (PS3.15 E.3.8)."""
-        data_action = self.plan.overlay_data
-        if data_action is Action.C:
-            self.outcome.warn(
-                "overlay planes removed: cleaning overlay graphics needs the pixel stage"
-            )
-        if data_action is not Action.K:
-            del ds[tag]
-            self.outcome.counts["overlay_removed"] += 1
-            return
-        if element == 0x4000:
-            self._apply(ds, tag, ds.get_item(tag), self.plan.overlay_comments, 1, True)
-        else:
-            self._echo(ds, tag, ds.get_item(tag), _vr_of(ds.get_item(tag), tag), clean_text=False)
-
-    def _curve(self, ds: Dataset, tag: int) -> None:
-        """Curves (retired, PS3.3 2004 C.10.2) go whole, as overlays do."""
-        if self.plan.curve is Action.C:
-            self.outcome.warn("curves removed: cleaning curve graphics needs the pixel stage")
-        del ds[tag]
-        self.outcome.counts["curve_removed"] += 1
+            if kind == _PRIVATE_KEPT:
+                counts["private_kept"] += 1
+            self._apply(ds, tag, ds.get_item(tag), action, vr, depth, clean_text)
 
     # -- actions -------------------------------------------------------------------------
     def _apply(
@@ -228,25 +263,30 @@ class _Run:
         tag: int,
         raw: DataElement | RawDataElement,
         action: Action,
+        vr: str,
         depth: int,
         clean_text: bool,
     ) -> None:
-        vr = _vr_of(raw, tag)
         counts = self.outcome.counts
         if action is Action.X:
             del ds[tag]
             counts["removed"] += 1
+            self.mutations += 1
             return
         if vr == "SQ":
             if action is Action.Z:
                 ds[tag].value = []
                 counts["emptied"] += 1
+                self.mutations += 1
                 return
             # K, C, D, U on a sequence: keep the items and clean them (PS3.15 Table E.1-1a).
             strict = clean_text or action in (Action.C, Action.D)
+            before = self.mutations
             for item in ds[tag].value:
                 self.walk(item, depth + 1, strict)
             counts["sequences_cleaned"] += 1
+            if self.mutations == before and isinstance(raw, RawDataElement):
+                ds[tag] = raw  # nothing changed inside: the encoder copies its bytes
             return
         if action is Action.K:
             self._echo(ds, tag, raw, vr, clean_text)
@@ -254,6 +294,7 @@ class _Run:
         if action is Action.Z:
             ds[tag] = DataElement(tag, vr, empty_value(vr))
             counts["emptied"] += 1
+            self.mutations += 1
             return
         if action is Action.U:
             if vr == "UI":
@@ -289,6 +330,7 @@ class _Run:
             new = dummy_value(vr, original, self.keyring, keyword)
         ds[tag] = DataElement(tag, vr, new)
         counts["dummied"] += 1
+        self.mutations += 1
 
     def _clean(self, ds: Dataset, tag: int, vr: str) -> None:
         """Action C: dates shifted, free text cleaned, anything else replaced by a dummy."""
@@ -313,12 +355,14 @@ class _Run:
                 total += removed
             if total:
                 element.value = cleaned if len(cleaned) > 1 else (cleaned[0] if cleaned else "")
+                self.mutations += 1
             self.outcome.counts["cleaned"] += 1
             return
         self._dummy(ds, tag, vr)
 
     def _shift(self, ds: Dataset, tag: int, vr: str) -> None:
         assert self.date_offset is not None
+        self.mutations += 1
         element = ds[tag]
         shift = shift_da if vr == "DA" else shift_dt
         try:
@@ -344,8 +388,10 @@ class _Run:
             mapped = self.keyring.uid(old)
             self.outcome.uid_map[old] = mapped
             new.append(mapped)
-        element.value = new if len(new) > 1 else (new[0] if new else "")
-        self.outcome.counts["uids_remapped"] += 1
+        if new != [str(v) for v in _as_list(element.value)]:
+            element.value = new if len(new) > 1 else (new[0] if new else "")
+            self.outcome.counts["uids_remapped"] += 1
+            self.mutations += 1
 
     def _echo(
         self, ds: Dataset, tag: int, raw: DataElement | RawDataElement, vr: str, clean_text: bool
@@ -370,6 +416,7 @@ class _Run:
             # Undecodable content that may hold an identifier: remove it.
             del ds[tag]
             self.outcome.counts["removed"] += 1
+            self.mutations += 1
             return
         element = ds[tag]
         values = _as_list(element.value)
@@ -393,6 +440,7 @@ class _Run:
         if changed:
             element.value = cleaned if len(cleaned) > 1 else (cleaned[0] if cleaned else "")
             self.outcome.counts["text_scrubbed"] += 1
+            self.mutations += 1
 
 
 def _as_list(value: object) -> list[object]:
