@@ -18,7 +18,7 @@ from pydicom.charset import convert_encodings, default_encoding
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import write_data_element, write_file_meta_info
+from pydicom.filewriter import write_data_element
 from pydicom.multival import MultiValue
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian
 
@@ -38,13 +38,8 @@ def encode_part10(dataset: Dataset, source: bytes | None = None) -> bytes:
         buffer = BytesIO()
         dataset.save_as(buffer, enforce_file_format=True)
         return buffer.getvalue()
-    head = DicomBytesIO()
-    head.is_little_endian, head.is_implicit_VR = True, False
-    head.write(dataset.preamble or b"\x00" * 128)
-    head.write(b"DICM")
-    write_file_meta_info(head, dataset.file_meta, enforce_standard=True)
     writer = _Writer(syntax.is_implicit_VR, dataset.get("SpecificCharacterSet"))
-    chunks = [head.getvalue()]
+    chunks = [dataset.preamble or b"\x00" * 128, b"DICM", _file_meta(dataset.file_meta)]
     for tag in sorted(dataset.keys()):
         element = dataset.get_item(tag)
         if isinstance(element, RawDataElement):
@@ -54,6 +49,15 @@ def encode_part10(dataset: Dataset, source: bytes | None = None) -> bytes:
                 continue
         chunks.append(writer.element(dataset, int(tag)))
     return b"".join(chunks)
+
+
+def _file_meta(meta: Dataset) -> bytes:
+    """File Meta Information (PS3.10 7.1): Explicit VR Little Endian, group length first."""
+    writer = _Writer(False, None)
+    body = b"".join(
+        writer.element(meta, int(tag)) for tag in sorted(meta.keys()) if int(tag) != 0x00020000
+    )
+    return struct.pack("<HH2sHI", 0x0002, 0x0000, b"UL", 4, len(body)) + body
 
 
 class _Writer:

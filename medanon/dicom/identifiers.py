@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from functools import cache
 
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
@@ -122,9 +123,20 @@ def _fold_char(char: str) -> str:
     return upper if len(upper) == 1 else base
 
 
+@cache
+def _tag(keyword: str) -> int:
+    tag = tag_for_keyword(keyword)
+    if tag is None:  # pragma: no cover - guarded by tests
+        raise KeyError(keyword)
+    return int(tag)
+
+
 def _values(dataset: Dataset, keyword: str) -> list[str]:
-    element = dataset.data_element(keyword) if keyword in dataset else None
-    if element is None or element.value is None or element.VR == "SQ":
+    tag = _tag(keyword)
+    if dataset.get_item(tag) is None:
+        return []
+    element = dataset[tag]
+    if element.value is None or element.VR == "SQ":
         return []
     value = element.value
     items = list(value) if isinstance(value, (MultiValue, list, tuple)) else [value]

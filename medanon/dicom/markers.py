@@ -54,24 +54,28 @@ def method_codes(policy: Policy, extra_codes: tuple[str, ...] = ()) -> list[Data
     for value in sorted(set(values)):
         code = codes[value]
         item = Dataset()
-        item.CodeValue = code.value
-        item.CodingSchemeDesignator = code.scheme
-        item.CodeMeaning = code.meaning
+        item.add_new(0x00080100, "SH", code.value)  # Code Value
+        item.add_new(0x00080102, "SH", code.scheme)  # Coding Scheme Designator
+        item.add_new(0x00080104, "LO", code.meaning)  # Code Meaning
         items.append(item)
     return items
 
 
+def longitudinal_marker(policy: Policy) -> str:
+    """(0028,0303) Longitudinal Temporal Information Modified (PS3.3 C.7.6.1.1.10)."""
+    if Option.RETAIN_LONGITUDINAL_FULL_DATES in policy.options:
+        return "UNMODIFIED"
+    if Option.RETAIN_LONGITUDINAL_MODIFIED_DATES in policy.options:
+        return "MODIFIED"
+    return "REMOVED"
+
+
 def add_markers(dataset: Dataset, policy: Policy) -> None:
     """Mark ``dataset`` as de-identified (PS3.15 E.1.1 items 6-8)."""
-    dataset.PatientIdentityRemoved = "YES"
-    dataset.DeidentificationMethod = method_description(policy)
-    dataset.DeidentificationMethodCodeSequence = method_codes(policy)
-    if Option.RETAIN_LONGITUDINAL_FULL_DATES in policy.options:
-        dataset.LongitudinalTemporalInformationModified = "UNMODIFIED"
-    elif Option.RETAIN_LONGITUDINAL_MODIFIED_DATES in policy.options:
-        dataset.LongitudinalTemporalInformationModified = "MODIFIED"
-    else:
-        dataset.LongitudinalTemporalInformationModified = "REMOVED"
+    dataset.add_new(0x00120062, "CS", "YES")  # Patient Identity Removed
+    dataset.add_new(0x00120063, "LO", method_description(policy))  # De-identification Method
+    dataset.add_new(0x00120064, "SQ", method_codes(policy))  # ... Method Code Sequence
+    dataset.add_new(0x00280303, "CS", longitudinal_marker(policy))
 
 
 def transfer_syntax_of(dataset: Dataset) -> UID:
