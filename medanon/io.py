@@ -20,7 +20,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels.utils import get_expected_length
 
-from .dicom.encode import encode_part10
+from .dicom.encode import encode_part10, encode_with_pixel_span
 from .errors import InputError, OutputError
 
 MEDIA_DIRECTORY_STORAGE = "1.2.840.10008.1.3.10"
@@ -183,3 +183,10 @@ def encode_dataset(dataset: Dataset, source: bytes | None = None) -> bytes:
     """Serialise as a DICOM Part 10 file (preamble, DICM, File Meta, dataset); unchanged
     elements are copied from ``source``, the bytes the dataset was read from."""
     return encode_part10(dataset, source)
+
+
+def encode_for_output(
+    dataset: Dataset, source: bytes | None = None
+) -> tuple[bytes, tuple[int, int] | None]:
+    """:func:`encode_dataset`, with the byte span of the top-level Pixel Data element."""
+    return encode_with_pixel_span(dataset, source)

@@ -20,7 +20,7 @@ from .dicom.identifiers import Identifiers
 from .dicom.markers import add_markers, regenerate_file_meta, transfer_syntax_of
 from .dicom.verify import verify_output
 from .errors import InputError, MedanonError
-from .io import encode_dataset, parse_dicom, read_back, read_bytes, write_atomic
+from .io import encode_for_output, parse_dicom, read_back, read_bytes, write_atomic
 from .keys import Keyring
 from .policy import Policy
 
@@ -137,10 +137,12 @@ class Scrubber:
             dataset = parse_dicom(raw)
             outcome, identifiers = self._scrub(dataset)
             try:
-                data = encode_dataset(dataset, raw)
+                data, pixel_span = encode_for_output(dataset, raw)
             except Exception as exc:
                 raise InputError(f"cannot encode the output ({type(exc).__name__})") from None
-            verify_output(data, identifiers, str(dataset.file_meta.MediaStorageSOPInstanceUID))
+            verify_output(
+                data, identifiers, str(dataset.file_meta.MediaStorageSOPInstanceUID), pixel_span
+            )
             if not dry_run and destination is not None:
                 write_atomic(destination, data, overwrite=overwrite, durable=durable)
                 read_back(destination, data)

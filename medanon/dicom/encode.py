@@ -23,6 +23,7 @@ from pydicom.multival import MultiValue
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian
 
 UNDEFINED_LENGTH = 0xFFFFFFFF
+PIXEL_DATA = 0x7FE00010
 SEQUENCE_DELIMITER = b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
 # VRs whose explicit-VR header is 12 bytes (PS3.5 7.1.2).
 LONG_HEADER_VRS = frozenset(
@@ -33,22 +34,36 @@ LONG_HEADER_VRS = frozenset(
 def encode_part10(dataset: Dataset, source: bytes | None = None) -> bytes:
     """Preamble, ``DICM``, File Meta and dataset, copying unchanged elements from ``source``
     (the bytes ``dataset`` was read from), if given."""
+    return encode_with_pixel_span(dataset, source)[0]
+
+
+def encode_with_pixel_span(
+    dataset: Dataset, source: bytes | None = None
+) -> tuple[bytes, tuple[int, int] | None]:
+    """As :func:`encode_part10`, also returning where the top-level Pixel Data element lies in
+    the output (None when unknown), so that text searches can skip the image bytes."""
     syntax = UID(str(dataset.file_meta.TransferSyntaxUID))
     if source is None or syntax in (DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian):
         buffer = BytesIO()
         dataset.save_as(buffer, enforce_file_format=True)
-        return buffer.getvalue()
+        return buffer.getvalue(), None
     writer = _Writer(syntax.is_implicit_VR, dataset.get("SpecificCharacterSet"))
     chunks = [dataset.preamble or b"\x00" * 128, b"DICM", _file_meta(dataset.file_meta)]
+    pixel_span = None
     for tag in sorted(dataset.keys()):
         element = dataset.get_item(tag)
+        chunk = None
         if isinstance(element, RawDataElement):
             span = _raw_span(element, source, writer.implicit)
             if span is not None:
-                chunks.append(source[span[0] : span[1]])
-                continue
-        chunks.append(writer.element(dataset, int(tag)))
-    return b"".join(chunks)
+                chunk = source[span[0] : span[1]]
+        if chunk is None:
+            chunk = writer.element(dataset, int(tag))
+        if tag == PIXEL_DATA:
+            offset = sum(len(c) for c in chunks)
+            pixel_span = (offset, offset + len(chunk))
+        chunks.append(chunk)
+    return b"".join(chunks), pixel_span
 
 
 def _file_meta(meta: Dataset) -> bytes:
