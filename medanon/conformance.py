@@ -105,6 +105,17 @@ def conformance_statement(policy: Policy) -> str:
         "syntax.",
         "",
     ]
+    if policy.overrides or policy.private_overrides:
+        lines.append("Profile overrides of Table E.1-1 (they replace the table's action):")
+        lines += [
+            f"  {describe_override(tag)} -> {action.value}"
+            for tag, action in sorted(policy.overrides.items())
+        ]
+        lines += [
+            f"  ({key.group:04X},xx{key.element_low:02X}) {key.creator!r} -> {action.value}"
+            for key, action in sorted(policy.private_overrides.items(), key=lambda kv: repr(kv[0]))
+        ]
+        lines.append("")
     if any(o.value == "retain_longitudinal_modified_dates" for o in options):
         lines += [
             "Dates: DA and DT values shifted by one keyed offset per patient (1 to "
