@@ -132,7 +132,7 @@ class HeaderEngine:
         run.walk(dataset, depth=0, clean_text=False)
         return run.outcome, identifiers
 
-    def steps_for(self, ds: Dataset, types: dict[int, str]) -> tuple[Step, ...]:
+    def steps_for(self, ds: Dataset, sop_class: str | None) -> tuple[Step, ...]:
         """What to do with each element of ``ds``, compiled once per dataset shape.
 
         Files of one series share their shape (tags, VRs, private creators, SOP Class), so
@@ -144,12 +144,12 @@ class HeaderEngine:
         creators = tuple(
             _peek_text(ds, t) for t in tags if t.group % 2 == 1 and 0x10 <= t.element <= 0xFF
         )
-        key = (id(types), tags, vrs, creators)
+        key = (sop_class, tags, vrs, creators)
         steps = self._shapes.get(key)
         if steps is None:
             if len(self._shapes) >= 1024:
                 self._shapes.clear()
-            steps = self._shapes[key] = self._compile(ds, tags, types)
+            steps = self._shapes[key] = self._compile(ds, tags, types_for(sop_class))
         return steps
 
     def _compile(
@@ -224,7 +224,8 @@ class _Run:
         self.needles = Needles(identifiers.raw)
         self.outcome = Outcome()
         self.mutations = 0  # changes made so far: a sequence without any is restored raw
-        self.types = types_for(dataset.get("SOPClassUID"))
+        sop_class = _peek_text(dataset, 0x00080016) if 0x00080016 in dataset else None
+        self.sop_class = sop_class
         self.patient_key = _patient_key(dataset)
         self.date_offset: int | None = None
         if engine.modified_dates:
@@ -237,7 +238,9 @@ class _Run:
     def walk(self, ds: Dataset, depth: int, clean_text: bool) -> None:
         """Apply the plan to every element of ``ds`` (recursing into kept sequences)."""
         counts = self.outcome.counts
-        for tag, action, vr, kind in self.e.steps_for(ds, self.types if depth == 0 else {}):
+        # Attribute Types (for compound actions) are known at the top level only.
+        sop_class = self.sop_class if depth == 0 else None
+        for tag, action, vr, kind in self.e.steps_for(ds, sop_class):
             if kind == _DELETE:
                 del ds[tag]
                 counts[action_counter(tag)] += 1
