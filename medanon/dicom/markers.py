@@ -97,11 +97,11 @@ def regenerate_file_meta(
     ``sop_instance`` is the new SOP Instance UID, so MediaStorageSOPInstanceUID matches it.
     """
     meta = FileMetaDataset()
-    meta.FileMetaInformationVersion = b"\x00\x01"
-    meta.MediaStorageSOPClassUID = UID(sop_class)
-    meta.MediaStorageSOPInstanceUID = UID(sop_instance)
-    meta.TransferSyntaxUID = transfer_syntax
-    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
-    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
+    meta.add_new(0x00020001, "OB", b"\x00\x01")  # File Meta Information Version
+    meta.add_new(0x00020002, "UI", UID(sop_class))  # Media Storage SOP Class UID
+    meta.add_new(0x00020003, "UI", UID(sop_instance))  # Media Storage SOP Instance UID
+    meta.add_new(0x00020010, "UI", transfer_syntax)  # Transfer Syntax UID
+    meta.add_new(0x00020012, "UI", IMPLEMENTATION_CLASS_UID)  # Implementation Class UID
+    meta.add_new(0x00020013, "SH", IMPLEMENTATION_VERSION_NAME)  # Implementation Version Name
     dataset.file_meta = meta
     dataset.preamble = b"\x00" * 128
