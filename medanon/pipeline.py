@@ -19,10 +19,11 @@ from .dicom.engine import HeaderEngine, Outcome
 from .dicom.identifiers import Identifiers
 from .dicom.markers import add_markers, regenerate_file_meta, transfer_syntax_of
 from .dicom.verify import verify_output
-from .errors import InputError, MedanonError
+from .errors import InputError, MedanonError, VerificationError
 from .io import encode_for_output, parse_dicom, read_back, read_bytes, write_atomic
 from .keys import Keyring
 from .policy import Policy
+from .raster import decode_image, detect_format, metadata_left, strip_metadata
 
 # Modalities whose pixels often carry burned-in text or show a person.
 TEXT_PRONE_MODALITIES = {"US", "SC", "OT", "XC", "ES", "GM", "SM", "DOC", "IVUS", "OP", "ECG"}
@@ -134,15 +135,11 @@ class Scrubber:
             if destination is not None and destination.resolve() == source.resolve():
                 raise InputError("output would replace the input")
             raw = read_bytes(source)
-            dataset = parse_dicom(raw)
-            outcome, identifiers = self._scrub(dataset)
-            try:
-                data, pixel_span = encode_for_output(dataset, raw)
-            except Exception as exc:
-                raise InputError(f"cannot encode the output ({type(exc).__name__})") from None
-            verify_output(
-                data, identifiers, str(dataset.file_meta.MediaStorageSOPInstanceUID), pixel_span
-            )
+            image_format = detect_format(raw) if raw[128:132] != b"DICM" else None
+            if image_format is not None:
+                data, outcome = self._scrub_image(raw, image_format)
+            else:
+                data, outcome = self._scrub_dicom(raw)
             if not dry_run and destination is not None:
                 write_atomic(destination, data, overwrite=overwrite, durable=durable)
                 read_back(destination, data)
@@ -157,6 +154,41 @@ class Scrubber:
             uid_map=outcome.uid_map,
             patient_map=outcome.patient_map,
         )
+
+    def _scrub_dicom(self, raw: bytes) -> tuple[bytes, Outcome]:
+        """DICOM bytes in, verified de-identified DICOM bytes out."""
+        dataset = parse_dicom(raw)
+        outcome, identifiers = self._scrub(dataset)
+        try:
+            data, pixel_span = encode_for_output(dataset, raw)
+        except Exception as exc:
+            raise InputError(f"cannot encode the output ({type(exc).__name__})") from None
+        verify_output(
+            data, identifiers, str(dataset.file_meta.MediaStorageSOPInstanceUID), pixel_span
+        )
+        return data, outcome
+
+    def scrub_image_bytes(self, raw: bytes) -> tuple[bytes, Outcome]:
+        """An ordinary image (PNG, JPEG, TIFF, BMP, WebP) without its identifying metadata.
+
+        Raises :class:`InputError` for bytes that are not a supported, decodable image.
+        """
+        image_format = detect_format(raw)
+        if image_format is None:
+            raise InputError("not a supported image (PNG, JPEG, TIFF, BMP, WebP)")
+        return self._scrub_image(raw, image_format)
+
+    def _scrub_image(self, raw: bytes, image_format: str) -> tuple[bytes, Outcome]:
+        stripped = strip_metadata(raw, image_format)
+        left = metadata_left(stripped.data, image_format)
+        if left:
+            raise VerificationError(f"metadata left in the output: {', '.join(sorted(set(left)))}")
+        if decode_image(stripped.data) is None:
+            raise InputError(f"{image_format.upper()} image cannot be decoded")
+        outcome = Outcome()
+        outcome.counts["metadata_blocks_removed"] = len(stripped.removed)
+        outcome.warn("image pixels were not searched for burned-in text or faces")
+        return stripped.data, outcome
 
 
 def _pixel_warnings(dataset: Dataset, outcome: Outcome) -> None:

@@ -1,4 +1,4 @@
-"""Generate the synthetic DICOM files of ``sample_images/`` (all PHI invented).
+"""Generate the synthetic DICOM files and images of ``sample_images/`` (all PHI invented).
 
 Usage: ``python scripts/make_samples.py [OUTDIR]`` (default ``sample_images``).
 
@@ -11,6 +11,7 @@ none belongs to a real person.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -404,6 +405,58 @@ PHI_SUMMARY = [
 ]
 
 
+def photo_jpeg() -> bytes:
+    """A 'clinical photo' JPEG with identifying EXIF: camera serial, artist, dates, GPS."""
+    from PIL import Image  # dev dependency: only the generator needs it
+
+    rng = np.random.default_rng(11)
+    pixels = (rng.random((96, 128, 3)) * 60 + 120).astype(np.uint8)
+    pixels[30:70, 40:90] = (200, 150, 130)  # a skin-coloured patch, no real person
+    exif = Image.Exif()
+    exif[0x010F] = "FakeCam"  # Make
+    exif[0x0110] = "FakeCam X100 SN-77120431"  # Model with a serial
+    exif[0x013B] = "Dr Octave LEMAISTRE"  # Artist
+    exif[0x0132] = "2024:03:17 10:15:00"  # DateTime
+    exif[0x010E] = f"{P1_NAME} wound day 3"  # ImageDescription naming the patient
+    exif[0x0112] = 1
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (45.0, 46.0, 40.0)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", exif=exif, quality=90, comment=P1_ID.encode())
+    return buffer.getvalue()
+
+
+def screenshot_png() -> bytes:
+    """A 'viewer screenshot' PNG with text chunks naming the patient."""
+    from PIL import Image, PngImagePlugin
+
+    pixels = np.zeros((64, 96), np.uint8)
+    pixels[8:56, 16:80] = 128
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Author", "Dr Octave LEMAISTRE")
+    info.add_itxt("Description", f"{P2_NAME} {P2_ID} MR 2024-03-17")
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+IMAGE_SAMPLES: list[tuple[str, Callable[[], bytes], str, str]] = [
+    (
+        "patient1/photo/wound.jpg",
+        photo_jpeg,
+        "JPEG photograph 128x96 (noise and a skin-coloured patch; no person)",
+        "EXIF Make/Model with a serial, Artist, DateTime, ImageDescription with the patient's "
+        "name, GPS position; JPEG comment with the patient ID",
+    ),
+    (
+        "patient2/screenshot/viewer.png",
+        screenshot_png,
+        "PNG screenshot 96x64, grey",
+        "tEXt Author (a physician), iTXt Description with the patient's name, ID and a date",
+    ),
+]
+
+
 def readme(sizes: dict[str, int]) -> str:
     lines = [
         "# Sample images (synthetic)",
@@ -438,7 +491,7 @@ def readme(sizes: dict[str, int]) -> str:
         "| File | Content | Planted PHI |",
         "|---|---|---|",
     ]
-    for name, _, content, phi in SAMPLES:
+    for name, _, content, phi in SAMPLES + IMAGE_SAMPLES:  # type: ignore[operator]
         lines.append(f"| `{name}` | {content} | {phi} |")
     lines += [
         "",
@@ -474,8 +527,13 @@ def main(argv: list[str] | None = None) -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             ds.save_as(path, enforce_file_format=True)
             sizes[relative] = path.stat().st_size
+    for relative, build, _, _ in IMAGE_SAMPLES:
+        path = outdir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(build())
+        sizes[relative] = path.stat().st_size
     args.readme.write_text(readme(sizes), encoding="utf-8")
-    print(f"wrote {len(sizes)} DICOM files ({sum(sizes.values())} bytes) to {outdir}")
+    print(f"wrote {len(sizes)} files ({sum(sizes.values())} bytes) to {outdir}")
     print(f"described them in {args.readme}")
     return 0
 
