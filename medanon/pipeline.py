@@ -18,12 +18,14 @@ from pydicom.dataset import Dataset
 from .dicom.engine import HeaderEngine, Outcome
 from .dicom.identifiers import Identifiers
 from .dicom.markers import add_markers, regenerate_file_meta, transfer_syntax_of
+from .dicom.table import CLEAN_PIXEL_DATA_CODE
 from .dicom.verify import verify_output
 from .errors import InputError, MedanonError, VerificationError
 from .io import encode_for_output, parse_dicom, read_back, read_bytes, write_atomic
 from .keys import Keyring
+from .pixels.redact import PixelOutcome, PixelPolicy, clean_dataset_pixels, clean_image_pixels
 from .policy import Policy
-from .raster import decode_image, detect_format, metadata_left, strip_metadata
+from .raster import decode_image, detect_format, encode_image, metadata_left, strip_metadata
 
 # Modalities whose pixels often carry burned-in text or show a person.
 TEXT_PRONE_MODALITIES = {"US", "SC", "OT", "XC", "ES", "GM", "SM", "DOC", "IVUS", "OP", "ECG"}
@@ -88,6 +90,7 @@ class Scrubber:
         meta_instance = str(meta.get("MediaStorageSOPInstanceUID", "") or "")
         if not meta_instance and "SOPInstanceUID" not in dataset:
             raise InputError("no SOP Instance UID in the dataset or its file meta")
+        pixel_policy = self.pixel_policy_for(dataset)  # rules match the input's make and size
         try:
             outcome, identifiers = self.engine.apply(dataset, extra_uids=(meta_instance,))
         except MedanonError:
@@ -98,10 +101,32 @@ class Scrubber:
             sop_instance = str(dataset.SOPInstanceUID)
         else:  # a bare fragment: name it by its file meta's instance UID, remapped
             sop_instance = self.engine.remap_uid(meta_instance, outcome)
-        add_markers(dataset, self.policy)
+        extra_codes: tuple[str, ...] = ()
+        if pixel_policy.active and "PixelData" in dataset:
+            pixels = clean_dataset_pixels(dataset, pixel_policy, identifiers)
+            _count_pixels(pixels, outcome)
+            if pixels.verified:  # PS3.15 E.3.1: only after OCR found nothing left
+                dataset.BurnedInAnnotation = "NO"
+                extra_codes = (CLEAN_PIXEL_DATA_CODE,)
+            transfer_syntax = transfer_syntax_of(dataset)  # rewritten pixels change it
+        add_markers(dataset, self.policy, extra_codes)
         regenerate_file_meta(dataset, transfer_syntax, sop_class, sop_instance)
-        _pixel_warnings(dataset, outcome)
+        _pixel_warnings(dataset, outcome, cleaned=bool(extra_codes))
         return outcome, identifiers
+
+    def pixel_policy_for(self, dataset: Dataset | None) -> PixelPolicy:
+        """The text mode and boxes for one image: the profile's boxes, plus those of every
+        region rule matching its Modality, Manufacturer, model and size."""
+        boxes = list(self.policy.pixel_boxes)
+        if dataset is not None and self.policy.pixel_rules:
+            modality = str(dataset.get("Modality", "") or "")
+            manufacturer = str(dataset.get("Manufacturer", "") or "")
+            model = str(dataset.get("ManufacturerModelName", "") or "")
+            rows, columns = int(dataset.get("Rows", 0) or 0), int(dataset.get("Columns", 0) or 0)
+            for rule in self.policy.pixel_rules:
+                if rule.matches(modality, manufacturer, model, rows, columns):
+                    boxes.extend(rule.boxes)
+        return PixelPolicy(self.policy.pixel_text, tuple(boxes))
 
     def scrub_file(
         self,
@@ -180,18 +205,37 @@ class Scrubber:
 
     def _scrub_image(self, raw: bytes, image_format: str) -> tuple[bytes, Outcome]:
         stripped = strip_metadata(raw, image_format)
-        left = metadata_left(stripped.data, image_format)
-        if left:
-            raise VerificationError(f"metadata left in the output: {', '.join(sorted(set(left)))}")
-        if decode_image(stripped.data) is None:
+        image = decode_image(stripped.data)
+        if image is None:
             raise InputError(f"{image_format.upper()} image cannot be decoded")
         outcome = Outcome()
         outcome.counts["metadata_blocks_removed"] = len(stripped.removed)
-        outcome.warn("image pixels were not searched for burned-in text or faces")
-        return stripped.data, outcome
+        data = stripped.data
+        pixel_policy = self.pixel_policy_for(None)
+        if pixel_policy.active:
+            pixels = clean_image_pixels(image, pixel_policy, Identifiers())
+            _count_pixels(pixels, outcome)
+            if pixels.redacted:
+                data = encode_image(image, image_format, like=stripped.data)
+            if not pixels.verified:
+                outcome.warn("image pixels were not searched for burned-in text")
+        else:
+            outcome.warn("image pixels were not searched for burned-in text")
+        outcome.warn("image pixels were not searched for faces")
+        left = metadata_left(data, image_format)
+        if left:
+            raise VerificationError(f"metadata left in the output: {', '.join(sorted(set(left)))}")
+        return data, outcome
 
 
-def _pixel_warnings(dataset: Dataset, outcome: Outcome) -> None:
+def _count_pixels(pixels: PixelOutcome, outcome: Outcome) -> None:
+    outcome.counts["pixel_text_regions_found"] = pixels.found
+    outcome.counts["pixel_regions_filled"] = len(pixels.redacted)
+    outcome.counts["pixel_text_regions_kept"] = pixels.kept
+    outcome.counts["ocr_passes"] = pixels.ocr_passes
+
+
+def _pixel_warnings(dataset: Dataset, outcome: Outcome, *, cleaned: bool = False) -> None:
     """Flag what the header stage cannot clean: pixels may show text or a person (PS3.15 E.3.1,
     E.3.2). BurnedInAnnotation and RecognizableVisualFeatures are set to NO only by the pixel
     stages, after they really cleaned the pixels."""
@@ -199,7 +243,7 @@ def _pixel_warnings(dataset: Dataset, outcome: Outcome) -> None:
         return
     modality = str(dataset.get("Modality", "") or "").upper()
     burned = str(dataset.get("BurnedInAnnotation", "") or "").upper()
-    if burned == "YES" or (burned != "NO" and modality in TEXT_PRONE_MODALITIES):
+    if not cleaned and (burned == "YES" or (burned != "NO" and modality in TEXT_PRONE_MODALITIES)):
         outcome.warn("pixels may contain burned-in text: pixel cleaning was not run")
     visual = str(dataset.get("RecognizableVisualFeatures", "") or "").upper()
     if visual == "YES" or (visual != "NO" and modality in PHOTO_MODALITIES):

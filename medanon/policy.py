@@ -52,6 +52,7 @@ _KNOWN_KEYS = {
     "private",
     "pseudonyms",
     "dates",
+    "pixels",
 }
 _TEMPLATE_RE = re.compile(r"\{hash(?::(\d+))?\}")
 
@@ -121,6 +122,9 @@ class Policy:
     patient_id_template: str = DEFAULT_PATIENT_ID_TEMPLATE
     patient_name_template: str = DEFAULT_PATIENT_NAME_TEMPLATE
     max_shift_days: int = DEFAULT_MAX_SHIFT_DAYS
+    pixel_text: str = "none"  # burned-in text: "none", "phi" or "all" (medanon.pixels.redact)
+    pixel_boxes: tuple[Box, ...] = ()  # filled in every image whatever OCR finds
+    pixel_rules: tuple[RegionRule, ...] = ()  # boxes for images of a given make and size
     source: str = "builtin"
 
     def __post_init__(self) -> None:
@@ -148,11 +152,84 @@ class Policy:
             _check_template(template)
         if not 1 <= self.max_shift_days <= 36500:
             raise ProfileError("dates.max_shift_days must be between 1 and 36500")
+        if self.pixel_text not in PIXEL_TEXT_MODES:
+            raise ProfileError(f"pixels.text must be one of {', '.join(PIXEL_TEXT_MODES)}")
+        for box in self.pixel_boxes:
+            _check_box(box)
 
     def with_options(self, enable: Iterable[Option] = (), disable: Iterable[Option] = ()) -> Policy:
         """A copy with options switched on or off (as ``--with``/``--without`` do)."""
         options = (self.options | frozenset(enable)) - frozenset(disable)
         return _replace(self, options=options)
+
+
+Box = tuple[int, int, int, int]
+PIXEL_TEXT_MODES = ("none", "phi", "all")
+
+
+@dataclass(frozen=True)
+class RegionRule:
+    """Boxes known to hold text on images of one kind (like CTP's pixel anonymizer): matched
+    on Modality, Manufacturer and model (case-insensitive substrings) and image size."""
+
+    boxes: tuple[Box, ...]
+    modality: str = ""
+    manufacturer: str = ""
+    model: str = ""
+    rows: int = 0
+    columns: int = 0
+
+    def matches(
+        self, modality: str, manufacturer: str, model: str, rows: int, columns: int
+    ) -> bool:
+        return (
+            (not self.modality or self.modality.upper() == modality.upper())
+            and (not self.manufacturer or self.manufacturer.upper() in manufacturer.upper())
+            and (not self.model or self.model.upper() in model.upper())
+            and (not self.rows or self.rows == rows)
+            and (not self.columns or self.columns == columns)
+        )
+
+
+def _check_box(box: object) -> Box:
+    if (
+        not isinstance(box, (list, tuple))
+        or len(box) != 4
+        or not all(isinstance(v, int) and v >= 0 for v in box)
+        or box[2] == 0
+        or box[3] == 0
+    ):
+        raise ProfileError(f"a box is [x, y, width, height] in pixels, got {box!r}")
+    return (box[0], box[1], box[2], box[3])
+
+
+def _parse_pixels(data: dict[str, Any], base: Policy) -> dict[str, Any]:
+    pixels = data.get("pixels", {})
+    unknown = set(pixels) - {"text", "boxes", "rules"}
+    if unknown:
+        raise ProfileError(f"[pixels]: unknown keys {sorted(unknown)}")
+    rules = list(base.pixel_rules)
+    for raw in pixels.get("rules", []):
+        extra = set(raw) - {"boxes", "modality", "manufacturer", "model", "rows", "columns"}
+        if extra or not raw.get("boxes"):
+            raise ProfileError(
+                "[[pixels.rules]] needs boxes and only modality, manufacturer, model, rows, columns"
+            )
+        rules.append(
+            RegionRule(
+                boxes=tuple(_check_box(b) for b in raw["boxes"]),
+                modality=str(raw.get("modality", "")),
+                manufacturer=str(raw.get("manufacturer", "")),
+                model=str(raw.get("model", "")),
+                rows=int(raw.get("rows", 0)),
+                columns=int(raw.get("columns", 0)),
+            )
+        )
+    return {
+        "pixel_text": str(pixels.get("text", base.pixel_text)),
+        "pixel_boxes": base.pixel_boxes + tuple(_check_box(b) for b in pixels.get("boxes", [])),
+        "pixel_rules": tuple(rules),
+    }
 
 
 def _check_template(template: str) -> None:
@@ -245,6 +322,7 @@ def load_policy(name_or_path: str = "basic", _seen: tuple[str, ...] = ()) -> Pol
         patient_id_template=str(pseudonyms.get("patient_id", base.patient_id_template)),
         patient_name_template=str(pseudonyms.get("patient_name", base.patient_name_template)),
         max_shift_days=int(dates.get("max_shift_days", base.max_shift_days)),
+        **_parse_pixels(data, base),
         source=source,
     )
 

@@ -98,6 +98,34 @@ def decode_image(data: bytes) -> object | None:
     return None if array is None or array.size == 0 else array
 
 
+def encode_image(image: object, fmt: str, *, like: bytes) -> bytes:
+    """Encode redacted pixels in ``fmt`` again, losslessly where the format allows (PNG, TIFF,
+    BMP, WebP lossless); JPEG at quality 95, keeping the EXIF orientation of ``like``."""
+    import cv2
+
+    params = {
+        "jpeg": [cv2.IMWRITE_JPEG_QUALITY, 95],
+        "webp": [cv2.IMWRITE_WEBP_QUALITY, 101],  # above 100: lossless
+    }.get(fmt, [])
+    extension = {"jpeg": ".jpg", "tiff": ".tiff"}.get(fmt, "." + fmt)
+    ok, encoded = cv2.imencode(extension, image, params)
+    if not ok:
+        raise InputError(f"{fmt.upper()} image cannot be encoded again")
+    data = strip_metadata(bytes(encoded), fmt).data
+    if fmt == "jpeg":
+        orientation = next(
+            (
+                _exif_orientation(like[start + 4 : end])
+                for name, start, end in _jpeg_segments(like)
+                if name == "EXIF/XMP"
+            ),
+            None,
+        )
+        if orientation and orientation != 1:
+            data = data[:2] + _minimal_exif(orientation) + data[2:]
+    return data
+
+
 # -- JPEG (ITU T.81 B.1.1) ---------------------------------------------------------------------
 _JPEG_DROPPED_NAMES = {"EXIF/XMP", "IPTC", "COM", "APPn"}
 

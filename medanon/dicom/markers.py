@@ -70,11 +70,12 @@ def longitudinal_marker(policy: Policy) -> str:
     return "REMOVED"
 
 
-def add_markers(dataset: Dataset, policy: Policy) -> None:
-    """Mark ``dataset`` as de-identified (PS3.15 E.1.1 items 6-8)."""
+def add_markers(dataset: Dataset, policy: Policy, extra_codes: tuple[str, ...] = ()) -> None:
+    """Mark ``dataset`` as de-identified (PS3.15 E.1.1 items 6-8); ``extra_codes`` are the
+    CID 7050 codes of pixel cleaning actually done and verified."""
     dataset.add_new(0x00120062, "CS", "YES")  # Patient Identity Removed
     dataset.add_new(0x00120063, "LO", method_description(policy))  # De-identification Method
-    dataset.add_new(0x00120064, "SQ", method_codes(policy))  # ... Method Code Sequence
+    dataset.add_new(0x00120064, "SQ", method_codes(policy, extra_codes))  # ... Code Sequence
     dataset.add_new(0x00280303, "CS", longitudinal_marker(policy))
 
 

@@ -1,0 +1,174 @@
+"""The burned-in text stage wired into de-identification: real Tesseract, synthetic images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+from medanon import Keyring, Scrubber, load_policy
+from medanon.dicom.identifiers import Identifiers
+from medanon.pixels.redact import PixelCleaningError, identifying
+from medanon.policy import Policy
+from medanon.text import TextRegion, find_text, is_available
+
+pytestmark = pytest.mark.skipif(not is_available(), reason="Tesseract is not installed")
+
+NAME = "DUPONTEL^Marguerite"
+
+
+def burned_dataset(frames: int = 1, photometric: str = "MONOCHROME2") -> Dataset:
+    """A secondary capture with the patient's name, a date and an L marker burned in."""
+    image = np.full((256, 320), 40, np.uint8)
+    cv2.circle(image, (160, 150), 70, 120, -1)  # some 'anatomy'
+    cv2.putText(image, "DUPONTEL MARGUERITE", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 255, 2)
+    cv2.putText(image, "17/03/2024 10:15", (10, 60), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 255, 2)
+    cv2.putText(image, "L", (290, 240), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 255, 2)
+    cv2.putText(image, "120 kV", (10, 240), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 255, 2)
+    stack = np.repeat(image[np.newaxis], frames, axis=0)
+    if photometric == "MONOCHROME1":
+        stack = 255 - stack
+    ds = Dataset()
+    ds.SOPClassUID = SecondaryCaptureImageStorage
+    ds.SOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    ds.Modality = "OT"
+    ds.PatientName = NAME
+    ds.PatientID = "PID48151623"
+    ds.BurnedInAnnotation = "YES"
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = photometric
+    ds.Rows, ds.Columns = image.shape
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit = 7
+    ds.PixelRepresentation = 0
+    if frames > 1:
+        ds.NumberOfFrames = frames
+    ds.PixelData = stack.tobytes()
+    ds.file_meta = Dataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    return ds
+
+
+def scrub(ds: Dataset, policy: Policy, keyring: Keyring, tmp_path: Path) -> tuple[Dataset, dict]:
+    source = tmp_path / "in.dcm"
+    ds.save_as(source, enforce_file_format=True)
+    result = Scrubber(policy, keyring).scrub_file(source, tmp_path / "out.dcm")
+    assert result.status == "ok", result.error
+    return dcmread(tmp_path / "out.dcm"), result.actions
+
+
+def readable_text(ds: Dataset) -> str:
+    frame = ds.pixel_array if ds.get("NumberOfFrames", 1) in (None, 1) else ds.pixel_array[0]
+    frame = frame.astype(np.uint8)
+    if ds.PhotometricInterpretation == "MONOCHROME1":
+        frame = 255 - frame
+    return " ".join(r.text for r in find_text(frame)).upper()
+
+
+def test_all_mode_removes_every_text_and_marks_clean(keyring: Keyring, tmp_path: Path) -> None:
+    assert "DUPONTEL" in readable_text(burned_dataset())
+    out, actions = scrub(burned_dataset(), load_policy("social"), keyring, tmp_path)
+    text = readable_text(out)
+    assert "DUPONTEL" not in text and "2024" not in text
+    assert out.BurnedInAnnotation == "NO"
+    assert "113101" in {item.CodeValue for item in out.DeidentificationMethodCodeSequence}
+    assert actions["pixel_regions_filled"] >= 2
+
+
+def test_phi_mode_keeps_benign_marker(keyring: Keyring, tmp_path: Path) -> None:
+    policy = Policy(name="phi", pixel_text="phi")
+    out, actions = scrub(burned_dataset(), policy, keyring, tmp_path)
+    text = readable_text(out)
+    assert "DUPONTEL" not in text and "MARGUERITE" not in text and "2024" not in text
+    assert actions["pixel_text_regions_kept"] >= 1
+    assert "KV" in text  # the technique value is kept
+    pixels = out.pixel_array
+    assert pixels[215:245, 285:310].max() == 255  # so is the L marker
+
+
+def test_every_frame_is_redacted(keyring: Keyring, tmp_path: Path) -> None:
+    out, actions = scrub(burned_dataset(frames=4), load_policy("social"), keyring, tmp_path)
+    frames = out.pixel_array
+    assert frames.shape[0] == 4
+    assert all(np.array_equal(frames[0], frames[i]) for i in range(1, 4))
+    assert frames[:, 10:35, 10:200].max() <= 40  # the name's band is filled in every frame
+    assert actions["ocr_passes"] <= 4  # first and last frame, then the check
+
+
+def test_monochrome1_is_filled_with_display_black(keyring: Keyring, tmp_path: Path) -> None:
+    out, _ = scrub(burned_dataset(photometric="MONOCHROME1"), load_policy("social"), keyring, tmp_path)
+    assert out.PhotometricInterpretation == "MONOCHROME1"
+    assert out.pixel_array[10:35, 10:200].min() >= 215  # light stored values show black
+    assert "DUPONTEL" not in readable_text(out)
+
+
+def test_no_text_leaves_pixel_data_identical(keyring: Keyring, tmp_path: Path) -> None:
+    ds = burned_dataset()
+    ds.PixelData = np.full((256, 320), 40, np.uint8).tobytes()
+    out, actions = scrub(ds, load_policy("social"), keyring, tmp_path)
+    assert out.PixelData == ds.PixelData
+    assert actions["pixel_regions_filled"] == 0 and out.BurnedInAnnotation == "NO"
+
+
+def test_ocr_missing_fails_closed(
+    keyring: Keyring, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("medanon.pixels.redact.is_available", lambda: False)
+    source = tmp_path / "in.dcm"
+    burned_dataset().save_as(source, enforce_file_format=True)
+    result = Scrubber(load_policy("social"), keyring).scrub_file(source, tmp_path / "out.dcm")
+    assert result.status == "failed"
+    assert result.error == "pixel cleaning requested but OCR is not available"
+    assert not (tmp_path / "out.dcm").exists()
+    with pytest.raises(PixelCleaningError):
+        Scrubber(load_policy("social"), keyring).scrub_dataset(burned_dataset())
+
+
+def test_manual_boxes_without_ocr(keyring: Keyring, tmp_path: Path) -> None:
+    policy = Policy(name="boxes", pixel_boxes=((0, 0, 320, 70),))
+    out, actions = scrub(burned_dataset(), policy, keyring, tmp_path)
+    assert out.pixel_array[0:70].max() <= 40
+    assert out.BurnedInAnnotation == "YES"  # the rest was not searched: not claimed clean
+    assert actions["pixel_regions_filled"] == 1
+
+
+def test_phi_judgement_tolerates_ocr_errors() -> None:
+    ds = Dataset()
+    ds.PatientName = NAME
+    ds.PatientID = "PID48151623"
+    ids = Identifiers.from_dataset(ds)
+
+    def region(text: str) -> TextRegion:
+        return TextRegion(0, 0, 10, 10, text, 90.0, "lines")
+
+    assert identifying(region("DUP0NTEL"), ids)  # 0 for O
+    assert identifying(region("PID4815I623"), ids)  # I for 1
+    assert identifying(region("CHU de Clermont"), ids)
+    assert identifying(region("12:45:10"), ids)
+    assert identifying(TextRegion(0, 0, 5, 5, "", 0.0, "unreadable"), ids)
+    for benign in ("L", "R", "5 cm", "120 kV", "AP"):
+        assert not identifying(region(benign), ids), benign
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_ordinary_image_text_is_redacted(keyring: Keyring, tmp_path: Path, suffix: str) -> None:
+    image = np.frombuffer(burned_dataset().PixelData, np.uint8).reshape(256, 320)
+    colour = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    source = tmp_path / f"shot{suffix}"
+    assert cv2.imwrite(str(source), colour)
+    result = Scrubber(load_policy("social"), keyring).scrub_file(source, tmp_path / f"o{suffix}")
+    assert result.status == "ok", result.error
+    out = cv2.imread(str(tmp_path / f"o{suffix}"), cv2.IMREAD_GRAYSCALE)
+    assert out.shape == image.shape
+    text = " ".join(r.text for r in find_text(out)).upper()
+    assert "DUPONTEL" not in text and "2024" not in text
+    assert result.actions["pixel_regions_filled"] >= 2

@@ -1,0 +1,133 @@
+"""Burned-in text finder, with the real Tesseract binary and synthetic images (fake PHI only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+cv2 = pytest.importorskip("cv2")
+
+from medanon.text import FinderConfig, OCRUnavailable, TextRegion, find_text, is_available  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not is_available(), reason="Tesseract binary not installed")
+
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def anatomy(size: int = 512, seed: int = 3) -> np.ndarray:
+    """Anatomy-like background: pydicom's CT test image when installed, else smooth blobs."""
+    import pydicom
+
+    path = Path(pydicom.__file__).parent / "data" / "test_files" / "CT_small.dcm"
+    if path.exists():
+        a = pydicom.dcmread(path).pixel_array.astype(np.float64)
+        lo, hi = np.percentile(a, [0.5, 99.7])
+        a = np.clip((a - lo) / (hi - lo) * 255, 0, 255).astype(np.uint8)
+        return cv2.resize(a, (size, size), interpolation=cv2.INTER_LINEAR)
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(0, 1, (size // 8, size // 8))
+    img = cv2.resize(noise, (size, size), interpolation=cv2.INTER_CUBIC)
+    img = (img - img.min()) / (img.max() - img.min()) * 200
+    return img.astype(np.uint8)
+
+
+def draw(
+    img: np.ndarray, text: str, org: tuple[int, int], glyph_px: int, ink: int | tuple[int, ...]
+) -> tuple[int, int, int, int]:
+    """Draw text with about ``glyph_px`` capital height; return its tight ink box."""
+    thickness = 2 if glyph_px >= 20 else 1
+    scale = glyph_px / cv2.getTextSize("H", FONT, 1.0, thickness)[0][1]
+    mask = np.zeros(img.shape[:2], np.uint8)
+    cv2.putText(mask, text, org, FONT, scale, 255, thickness, cv2.LINE_AA)
+    cv2.putText(img, text, org, FONT, scale, ink, thickness, cv2.LINE_AA)
+    ys, xs = np.nonzero(mask > 40)
+    return int(xs.min()), int(ys.min()), int(np.ptp(xs) + 1), int(np.ptp(ys) + 1)
+
+
+def coverage(regions: list[TextRegion], box: tuple[int, int, int, int], shape) -> float:
+    found = np.zeros(shape[:2], bool)
+    for r in regions:
+        found[r.y : r.y + r.h, r.x : r.x + r.w] = True
+    x, y, w, h = box
+    return float(found[y : y + h, x : x + w].mean())
+
+
+def test_available_and_clear_error_without_binary() -> None:
+    assert is_available()
+    img = np.zeros((64, 64), np.uint8)
+    with pytest.raises(OCRUnavailable):
+        find_text(img, config=FinderConfig(tesseract="/nonexistent/tesseract"))
+
+
+def test_rejects_wrong_input() -> None:
+    with pytest.raises(ValueError):
+        find_text(np.zeros((32, 32), np.uint16))
+
+
+@pytest.mark.parametrize("glyph_px", [10, 16, 26])
+@pytest.mark.parametrize(
+    ("background", "ink"),
+    [(20, 255), (90, 170), (230, 30)],
+    ids=["white-on-black", "grey-on-grey", "dark-on-light"],
+)
+def test_text_found_at_sizes_and_contrasts(glyph_px: int, background: int, ink: int) -> None:
+    img = np.full((200, 420), background, np.uint8)
+    box = draw(img, "DOE^JOHN 12/03/1967", (12, 100), glyph_px, ink)
+    regions = find_text(img)
+    assert coverage(regions, box, img.shape) >= 0.95
+    if glyph_px >= 16:
+        text = " ".join(r.text for r in regions)
+        assert "1967" in text or "DOE" in text
+    # Tight boxes: little more than the text itself is covered.
+    covered = sum(r.w * r.h for r in regions)
+    assert covered <= 2.0 * box[2] * box[3]
+
+
+def test_text_over_anatomy_and_coloured_overlay() -> None:
+    grey = anatomy()
+    img = cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB)
+    boxes = [
+        draw(img, "MRN 48213377", (8, 30), 16, (255, 255, 255)),
+        draw(img, "Riverside Medical Ctr", (200, 490), 14, (255, 255, 0)),
+        draw(img, "SMITH^JANE", (150, 300), 20, (0, 255, 255)),
+    ]
+    regions = find_text(img)
+    for box in boxes:
+        assert coverage(regions, box, img.shape) >= 0.95, box
+
+
+def test_blank_and_anatomy_only_give_nothing() -> None:
+    assert find_text(np.zeros((256, 256), np.uint8)) == []
+    assert find_text(np.full((256, 256, 3), 128, np.uint8)) == []
+    img = anatomy()
+    regions = find_text(img)
+    covered = np.zeros(img.shape, bool)
+    for r in regions:
+        covered[r.y : r.y + r.h, r.x : r.x + r.w] = True
+    assert covered.mean() < 0.01
+
+
+def test_deterministic() -> None:
+    img = anatomy()
+    draw(img, "DOB: 1958-04-03", (10, 40), 12, 255)
+    draw(img, "ST MARY GENERAL HOSP", (150, 480), 18, 200)
+    first = find_text(img)
+    assert first
+    assert find_text(img.copy()) == first
+
+
+def test_tiny_text_is_flagged_unreadable() -> None:
+    """Text 2-3 px tall cannot be read, but must be redacted anyway."""
+    strip = np.full((30, 400), 20, np.uint8)
+    cv2.putText(strip, "DOE^JOHN 12/03/1967", (5, 22), FONT, 0.6, 255, 1, cv2.LINE_AA)
+    small = cv2.resize(strip, (400 // 5, 30 // 5), interpolation=cv2.INTER_AREA)
+    img = np.full((128, 256), 20, np.uint8)
+    img[60 : 60 + small.shape[0], 20 : 20 + small.shape[1]] = small
+    ys, xs = np.nonzero(img > 60)
+    box = (int(xs.min()), int(ys.min()), int(np.ptp(xs) + 1), int(np.ptp(ys) + 1))
+    assert box[3] <= 3
+    regions = find_text(img)
+    assert any(r.source == "unreadable" and r.text == "" for r in regions)
+    assert coverage(regions, box, img.shape) >= 0.95
