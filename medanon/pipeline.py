@@ -23,7 +23,13 @@ from .dicom.verify import verify_output
 from .errors import InputError, MedanonError, VerificationError
 from .io import encode_for_output, parse_dicom, read_back, read_bytes, write_atomic
 from .keys import Keyring
-from .pixels.redact import PixelOutcome, PixelPolicy, clean_dataset_pixels, clean_image_pixels
+from .pixels.redact import (
+    PixelOutcome,
+    PixelPolicy,
+    clean_dataset_pixels,
+    clean_image_pixels,
+    ultrasound_areas,
+)
 from .policy import Policy
 from .raster import decode_image, detect_format, encode_image, metadata_left, strip_metadata
 
@@ -118,6 +124,7 @@ class Scrubber:
         """The text mode and boxes for one image: the profile's boxes, plus those of every
         region rule matching its Modality, Manufacturer, model and size."""
         boxes = list(self.policy.pixel_boxes)
+        areas = ultrasound_areas(dataset) if dataset is not None else ()
         if dataset is not None and self.policy.pixel_rules:
             modality = str(dataset.get("Modality", "") or "")
             manufacturer = str(dataset.get("Manufacturer", "") or "")
@@ -126,7 +133,7 @@ class Scrubber:
             for rule in self.policy.pixel_rules:
                 if rule.matches(modality, manufacturer, model, rows, columns):
                     boxes.extend(rule.boxes)
-        return PixelPolicy(self.policy.pixel_text, tuple(boxes))
+        return PixelPolicy(self.policy.pixel_text, tuple(boxes), areas)
 
     def scrub_file(
         self,

@@ -105,7 +105,9 @@ def test_every_frame_is_redacted(keyring: Keyring, tmp_path: Path) -> None:
 
 
 def test_monochrome1_is_filled_with_display_black(keyring: Keyring, tmp_path: Path) -> None:
-    out, _ = scrub(burned_dataset(photometric="MONOCHROME1"), load_policy("social"), keyring, tmp_path)
+    out, _ = scrub(
+        burned_dataset(photometric="MONOCHROME1"), load_policy("social"), keyring, tmp_path
+    )
     assert out.PhotometricInterpretation == "MONOCHROME1"
     assert out.pixel_array[10:35, 10:200].min() >= 215  # light stored values show black
     assert "DUPONTEL" not in readable_text(out)
@@ -172,3 +174,15 @@ def test_ordinary_image_text_is_redacted(keyring: Keyring, tmp_path: Path, suffi
     text = " ".join(r.text for r in find_text(out)).upper()
     assert "DUPONTEL" not in text and "2024" not in text
     assert result.actions["pixel_regions_filled"] >= 2
+
+
+def test_unreadable_shapes_inside_the_ultrasound_image_are_not_text() -> None:
+    from medanon.pixels.redact import select_regions
+
+    inside = TextRegion(50, 50, 10, 6, "", 0.0, "unreadable")
+    readable_inside = TextRegion(60, 60, 40, 12, "DUPONTEL", 90.0, "lines")
+    outside = TextRegion(5, 5, 20, 8, "", 0.0, "unreadable")
+    chosen, _ = select_regions(
+        [inside, readable_inside, outside], "all", Identifiers(), image_areas=((40, 40, 200, 200),)
+    )
+    assert chosen == [readable_inside, outside]

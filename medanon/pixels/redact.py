@@ -73,6 +73,9 @@ class PixelPolicy:
 
     text: str = "none"
     boxes: tuple[Box, ...] = ()
+    # Where the image itself lies (ultrasound regions, PS3.3 C.8.5.5): shapes in there that
+    # look like text but cannot be read are speckle, not text; readable text there still goes.
+    image_areas: tuple[Box, ...] = ()
 
     def __post_init__(self) -> None:
         if self.text not in MODES:
@@ -95,9 +98,14 @@ class PixelOutcome:
 
 
 def select_regions(
-    regions: Sequence[TextRegion], mode: str, identifiers: Identifiers
+    regions: Sequence[TextRegion],
+    mode: str,
+    identifiers: Identifiers,
+    image_areas: Sequence[Box] = (),
 ) -> tuple[list[TextRegion], int]:
     """Regions to fill under ``mode``, and how many were kept as benign."""
+    if image_areas:
+        regions = [r for r in regions if r.text.strip() or not _inside_any(r, image_areas)]
     if mode == "all":
         return list(regions), 0
     if mode == "none":
@@ -124,6 +132,25 @@ def identifying(region: TextRegion, identifiers: Identifiers) -> bool:
         return True
     targets = [v for v in identifiers.names | identifiers.ids if len(v) >= 4]
     return any(_close(word, target) for word in words if len(word) >= 4 for target in targets)
+
+
+def _inside_any(region: TextRegion, areas: Sequence[Box]) -> bool:
+    cx, cy = region.x + region.w / 2, region.y + region.h / 2
+    return any(x <= cx < x + w and y <= cy < y + h for x, y, w, h in areas)
+
+
+def ultrasound_areas(dataset: Dataset) -> tuple[Box, ...]:
+    """The image areas of Sequence of Ultrasound Regions (0018,6011), as boxes."""
+    areas = []
+    for item in dataset.get("SequenceOfUltrasoundRegions", None) or []:
+        try:
+            x0, y0 = int(item.RegionLocationMinX0), int(item.RegionLocationMinY0)
+            x1, y1 = int(item.RegionLocationMaxX1), int(item.RegionLocationMaxY1)
+        except (AttributeError, TypeError, ValueError):
+            continue
+        if x1 > x0 and y1 > y0:
+            areas.append((x0, y0, x1 - x0 + 1, y1 - y0 + 1))
+    return tuple(areas)
 
 
 def _close(word: str, target: str) -> bool:
@@ -165,7 +192,7 @@ def clean_text(
     fill: Callable[[Sequence[Box]], NDArray[np.uint8]],
     *,
     finder: Finder = find_text,
-    rounds: int = 2,
+    rounds: int = 3,
 ) -> PixelOutcome:
     """Find, choose and fill text regions, then look again until nothing is left.
 
@@ -187,7 +214,7 @@ def clean_text(
         for index in frames_to_read(display.shape[0]):
             regions.extend(finder(display[index]))
             outcome.ocr_passes += 1
-        chosen, kept = select_regions(regions, policy.text, identifiers)
+        chosen, kept = select_regions(regions, policy.text, identifiers, policy.image_areas)
         if outcome.found == 0:
             outcome.found, outcome.kept = len(regions), kept
         if not chosen:
