@@ -1,0 +1,434 @@
+"""Accuracy and speed of burned-in text finding (:func:`medanon.text.find_text`).
+
+Builds its own synthetic corpus, with fake PHI only, and exact ground truth:
+
+* backgrounds: real anatomy from the test images installed with pydicom (CT, MR, NM, ultrasound
+  crops without their own text), windowed to 8 bits, cropped, flipped and resized to 512x512
+  (grey) or kept in colour (ultrasound, and grey frames turned RGB for coloured overlays);
+* text: identifying strings (names, dates, times, IDs, hospitals, physicians) and benign ones
+  (L/R markers, "5 cm", kVp, mAs, sequence names), drawn with OpenCV's Hershey fonts at glyph
+  heights of 8-30 px, with and without anti-aliasing, in white, grey levels, black and colours,
+  in corners, on dark bands and over the anatomy;
+* ground truth: each string is drawn alone into a mask first, and its box is the tight box of
+  its ink, so the measure does not depend on OpenCV's generous text-size estimate.
+
+Measures, over all frames:
+
+* recall: share of identifying ground-truth boxes whose pixels are >= 95% covered by the union
+  of the regions found (pixel coverage, not box matching with a tolerance); benign text reported
+  apart;
+* over-redaction: share of non-text pixels (outside every ground-truth box) covered by regions;
+* seconds per frame (wall clock, one process, ``OMP_THREAD_LIMIT=1``);
+
+then the same with each pipeline step turned off in turn (the ablation table), so that only the
+steps that pay are kept.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_text.py [--frames 40] [--seed 7] [--no-ablation]
+        [--only STEP,...] [--dump DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from medanon.text import FinderConfig, find_text
+
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+FRAME = 512
+COVERAGE = 0.95
+
+FIRST = ["JOHN", "Jane", "MARIE", "Pierre", "Ahmed", "Li", "Olga", "KWAME", "Sofia", "Hans"]
+LAST = ["DOE", "Smith", "NOVAK", "Dupont", "Garcia", "OKAFOR", "Tanaka", "Muller", "Rossi"]
+HOSPITALS = [
+    "ST MARY GENERAL HOSP",
+    "Riverside Medical Ctr",
+    "CHU Sainte-Anne",
+    "NORTHGATE CLINIC",
+    "Lakeview Imaging",
+]
+BENIGN = ["L", "R", "5 cm", "120 kVp", "mAs 250", "AX T2", "HEAD", "10cm", "W:400 L:40"]
+
+FONTS = [
+    cv2.FONT_HERSHEY_SIMPLEX,
+    cv2.FONT_HERSHEY_PLAIN,
+    cv2.FONT_HERSHEY_DUPLEX,
+    cv2.FONT_HERSHEY_COMPLEX,
+    cv2.FONT_HERSHEY_TRIPLEX,
+    cv2.FONT_HERSHEY_COMPLEX_SMALL,
+]
+
+COLOURS = [(255, 255, 0), (0, 255, 255), (0, 255, 0), (255, 160, 0), (255, 80, 80), (120, 200, 255)]
+
+
+@dataclass(frozen=True)
+class Truth:
+    """One drawn string: its tight ink box and whether it identifies someone."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    text: str
+    identifying: bool
+    style: str
+
+
+@dataclass
+class Frame:
+    image: np.ndarray
+    truths: list[Truth]
+    name: str
+
+
+# --------------------------------------------------------------------------- backgrounds
+
+
+def _pydicom_test_files() -> Path:
+    import pydicom
+
+    return Path(pydicom.__file__).parent / "data" / "test_files"
+
+
+def _window(a: np.ndarray) -> np.ndarray:
+    a = a.astype(np.float64)
+    lo, hi = np.percentile(a, [0.5, 99.7])
+    return np.clip((a - lo) / max(hi - lo, 1e-9) * 255.0, 0, 255).astype(np.uint8)
+
+
+def load_backgrounds() -> list[tuple[str, np.ndarray]]:
+    """Anatomy from pydicom's installed test files, without their own burned-in text.
+
+    Ultrasound examples carry real burned-in text (institution, date): only crops of the image
+    area are used, so that every text pixel in a frame is one we drew and know.
+    """
+    from pydicom import dcmread
+
+    root = _pydicom_test_files()
+    # name -> (frame index, crop as fractions y0, y1, x0, x1)
+    wanted: dict[str, tuple[int, tuple[float, float, float, float]]] = {
+        "693_J2KI.dcm": (0, (0, 1, 0, 1)),
+        "J2K_pixelrep_mismatch.dcm": (0, (0, 1, 0, 1)),
+        "CT_small.dcm": (0, (0, 1, 0, 1)),
+        "MR_small.dcm": (0, (0, 1, 0, 1)),
+        "examples_overlay.dcm": (0, (0, 1, 0, 1)),
+        "JPEG2000.dcm": (0, (0.05, 0.45, 0, 1)),
+        "JPGExtended.dcm": (0, (0.3, 0.7, 0, 1)),
+        "examples_jpeg2k.dcm": (0, (0.3, 0.76, 0.08, 0.92)),
+        "examples_rgb_color.dcm": (0, (0.3, 0.76, 0.08, 0.92)),
+        "examples_ybr_color.dcm": (5, (0.12, 0.8, 0.25, 0.9)),
+    }
+    out: list[tuple[str, np.ndarray]] = []
+    for name, (frame, (y0, y1, x0, x1)) in wanted.items():
+        path = root / name
+        if not path.exists():
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds = dcmread(path)
+                a = ds.pixel_array
+        except Exception:  # a codec may be missing: skip that background
+            continue
+        if int(getattr(ds, "NumberOfFrames", 1) or 1) > 1:
+            a = a[frame]
+        if a.ndim == 2:
+            a = _window(a)
+            if ds.get("PhotometricInterpretation") == "MONOCHROME1":
+                a = 255 - a
+        else:
+            a = a.astype(np.uint8)
+        h, w = a.shape[:2]
+        a = a[int(y0 * h) : max(int(y1 * h), int(y0 * h) + 8), int(x0 * w) : max(int(x1 * w), 8)]
+        out.append((name, np.ascontiguousarray(a)))
+    if not out:
+        raise SystemExit("no pydicom test images found")
+    return out
+
+
+# --------------------------------------------------------------------------- strings
+
+
+def identifying_string(rng: np.random.Generator) -> str:
+    kind = int(rng.integers(0, 9))
+    first, last = FIRST[rng.integers(len(FIRST))], LAST[rng.integers(len(LAST))]
+    y, m, d = int(rng.integers(1930, 2025)), int(rng.integers(1, 13)), int(rng.integers(1, 29))
+    digits = "".join(str(int(c)) for c in rng.integers(0, 10, 8))
+    if kind == 0:
+        return f"{last.upper()}^{first.upper()}"
+    if kind == 1:
+        return f"{last}, {first}"
+    if kind == 2:
+        return f"{d:02d}/{m:02d}/{y}"
+    if kind == 3:
+        return f"DOB: {y}-{m:02d}-{d:02d}"
+    if kind == 4:
+        return f"MRN {digits}"
+    if kind == 5:
+        return f"ID: {digits[:4]}-{digits[4:7]}-{digits[7:]}"
+    if kind == 6:
+        return HOSPITALS[rng.integers(len(HOSPITALS))]
+    if kind == 7:
+        return f"Dr. {first[0]}. {last}"
+    return f"{int(rng.integers(0, 24)):02d}:{int(rng.integers(0, 60)):02d}:{digits[:2]}"
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _scale_for_height(font: int, thickness: int, glyph_px: int) -> float:
+    (_, h), _ = cv2.getTextSize("H", font, 1.0, thickness)
+    return glyph_px / max(h, 1)
+
+
+def _ink_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return None
+    return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+
+def make_frame(
+    rng: np.random.Generator, backgrounds: list[tuple[str, np.ndarray]], index: int
+) -> Frame:
+    name, bg = backgrounds[index % len(backgrounds)]
+    img = cv2.resize(bg, (FRAME, FRAME), interpolation=cv2.INTER_LINEAR)
+    if rng.random() < 0.5:
+        img = img[:, ::-1]
+    colour = img.ndim == 3 or rng.random() < 0.3
+    if img.ndim == 2 and colour:
+        img = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_GRAY2RGB)
+    img = np.ascontiguousarray(img)
+    if index % 10 == 9:  # anatomy only: every text pixel found there is over-redaction
+        return Frame(img, [], f"{name}#{index} (no text)")
+
+    occupied = np.zeros((FRAME, FRAME), bool)
+    truths: list[Truth] = []
+
+    # A dark band across the top (like ultrasound headers) on some frames.
+    band = rng.random() < 0.35
+    if band:
+        bh = int(rng.integers(36, 60))
+        shade = int(rng.integers(0, 60))
+        band_colour = (shade, shade, int(shade + rng.integers(0, 80))) if colour else shade
+        cv2.rectangle(img, (0, 0), (FRAME - 1, bh), band_colour, -1)
+
+    n_id = int(rng.integers(4, 9))
+    n_benign = int(rng.integers(1, 4))
+    corner_cursor = {"tl": 4, "tr": 4, "bl": FRAME - 4, "br": FRAME - 4}
+    for k in range(n_id + n_benign):
+        identifying = k < n_id
+        text = identifying_string(rng) if identifying else BENIGN[rng.integers(len(BENIGN))]
+        font = FONTS[rng.integers(len(FONTS))]
+        glyph = int(rng.integers(8, 31))
+        thickness = 2 if glyph >= 18 and rng.random() < 0.5 else 1
+        aa = rng.random() < 0.5
+        scale = _scale_for_height(font, thickness, glyph)
+        (tw, th), base = cv2.getTextSize(text, font, scale, thickness)
+        if tw >= FRAME - 10:
+            continue
+        where = rng.choice(["corner", "corner", "band", "anatomy"]) if band else None
+        if where is None:
+            where = rng.choice(["corner", "corner", "anatomy"])
+        # Colour / grey level.
+        over_anatomy = where == "anatomy"
+        if colour and rng.random() < 0.5:
+            c = COLOURS[rng.integers(len(COLOURS))]
+            ink: tuple[int, int, int] | int = c
+            style = "colour"
+        else:
+            level = int(rng.choice([255, 255, 230, 200, 170, 140]))
+            if over_anatomy and rng.random() < 0.2:
+                level = int(rng.choice([0, 30]))
+            ink = (level, level, level) if colour else level
+            style = f"grey{level}"
+        placed = False
+        for _ in range(40):
+            if where == "band" and band:
+                x = int(rng.integers(2, FRAME - tw - 2))
+                y = int(rng.integers(th + 2, max(th + 3, bh - base)))
+            elif where == "corner":
+                corner = ["tl", "tr", "bl", "br"][rng.integers(4)]
+                gap = int(th * rng.uniform(0.6, 1.2)) + 2
+                x = 4 if corner in ("tl", "bl") else FRAME - tw - 4
+                if corner in ("tl", "tr"):
+                    y = corner_cursor[corner] + th
+                    if band:
+                        y = max(y, bh + th + 4)
+                    corner_cursor[corner] = y + base + gap
+                else:
+                    y = corner_cursor[corner] - base
+                    corner_cursor[corner] = y - th - gap
+                if y - th < 0 or y + base >= FRAME:
+                    continue
+            else:
+                x = int(rng.integers(4, FRAME - tw - 4))
+                y = int(rng.integers(th + 4, FRAME - base - 4))
+            mask = np.zeros((FRAME, FRAME), np.uint8)
+            cv2.putText(mask, text, (x, y), font, scale, 255, thickness, cv2.LINE_8)
+            box = _ink_box(mask)
+            if box is None:
+                break
+            bx, by, bw, bh_ = box
+            m = max(3, glyph // 3)
+            if occupied[max(0, by - m) : by + bh_ + m, max(0, bx - m) : bx + bw + m].any():
+                continue
+            occupied[max(0, by - m) : by + bh_ + m, max(0, bx - m) : bx + bw + m] = True
+            cv2.putText(
+                img, text, (x, y), font, scale, ink, thickness, cv2.LINE_AA if aa else cv2.LINE_8
+            )
+            aa_mask = np.zeros((FRAME, FRAME), np.uint8)
+            cv2.putText(
+                aa_mask, text, (x, y), font, scale, 255, thickness, cv2.LINE_AA if aa else 8
+            )
+            box = _ink_box(aa_mask > 40) or box
+            truths.append(
+                Truth(*box, text, identifying, f"{where}/{style}/{glyph}px/{'aa' if aa else 'l8'}")
+            )
+            placed = True
+            break
+        del placed
+    return Frame(img, truths, f"{name}#{index}")
+
+
+def make_corpus(n: int, seed: int) -> list[Frame]:
+    rng = np.random.default_rng(seed)
+    backgrounds = load_backgrounds()
+    return [make_frame(rng, backgrounds, i) for i in range(n)]
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+@dataclass
+class Score:
+    recall: float
+    benign_recall: float
+    over: float
+    seconds: float
+    missed: list[tuple[str, Truth, float]]
+    n_id: int
+
+
+def score(frames: list[Frame], config: FinderConfig) -> Score:
+    hit = total = bhit = btotal = 0
+    covered_bad = nontext = 0
+    elapsed = 0.0
+    missed: list[tuple[str, Truth, float]] = []
+    for fr in frames:
+        t0 = time.perf_counter()
+        regions = find_text(fr.image, config=config)
+        elapsed += time.perf_counter() - t0
+        h, w = fr.image.shape[:2]
+        found = np.zeros((h, w), bool)
+        for r in regions:
+            found[max(0, r.y) : r.y + r.h, max(0, r.x) : r.x + r.w] = True
+        text = np.zeros((h, w), bool)
+        for t in fr.truths:
+            text[t.y : t.y + t.h, t.x : t.x + t.w] = True
+            cover = float(found[t.y : t.y + t.h, t.x : t.x + t.w].mean())
+            ok = cover >= COVERAGE
+            if t.identifying:
+                total += 1
+                hit += ok
+                if not ok:
+                    missed.append((fr.name, t, cover))
+            else:
+                btotal += 1
+                bhit += ok
+        nontext += int((~text).sum())
+        covered_bad += int((found & ~text).sum())
+    return Score(
+        recall=hit / max(total, 1),
+        benign_recall=bhit / max(btotal, 1),
+        over=covered_bad / max(nontext, 1),
+        seconds=elapsed / max(len(frames), 1),
+        missed=missed,
+        n_id=total,
+    )
+
+
+def dump(frames: list[Frame], config: FinderConfig, folder: Path) -> None:
+    """Write each frame with ground truth (green) and regions found (red) for a person to see."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, fr in enumerate(frames):
+        img = fr.image if fr.image.ndim == 3 else cv2.cvtColor(fr.image, cv2.COLOR_GRAY2RGB)
+        img = img.copy()
+        for t in fr.truths:
+            cv2.rectangle(img, (t.x, t.y), (t.x + t.w - 1, t.y + t.h - 1), (0, 255, 0), 1)
+        for r in find_text(fr.image, config=config):
+            cv2.rectangle(img, (r.x, r.y), (r.x + r.w - 1, r.y + r.h - 1), (255, 0, 0), 1)
+        cv2.imwrite(str(folder / f"frame{i:03d}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+
+
+ABLATIONS: dict[str, dict[str, object]] = {
+    "plateaus": {"plateaus": False},
+    "stroke-contrast": {"strokes": False},
+    "colour-channels": {"colour_channels": False},
+    "glyph-scaling(on)": {"glyph_scaling": True},  # off by default: this row turns it on
+    "binarised-tiles": {"binarised_tiles": False},
+    "plain-tiles": {"plain_tiles": False},
+    "unreadable": {"report_unreadable": False},
+    "whole-frame-pass": {"whole_frame_pass": False},
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--frames", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-ablation", action="store_true")
+    parser.add_argument("--only", default="", help="comma-separated ablation steps to run")
+    parser.add_argument("--dump", type=Path, default=None)
+    parser.add_argument("--missed", action="store_true", help="list missed identifying boxes")
+    args = parser.parse_args(argv)
+
+    frames = make_corpus(args.frames, args.seed)
+    n_id = sum(t.identifying for f in frames for t in f.truths)
+    n_b = sum(not t.identifying for f in frames for t in f.truths)
+    print(f"{len(frames)} frames {FRAME}x{FRAME}, {n_id} identifying + {n_b} benign strings")
+
+    base = FinderConfig()
+    s = score(frames, base)
+    print(
+        f"full pipeline: recall {s.recall:.3f} (benign {s.benign_recall:.3f}), "
+        f"over-redaction {100 * s.over:.2f}%, {s.seconds:.3f} s/frame"
+    )
+    if args.missed:
+        for name, t, cover in s.missed:
+            print(f"  missed {name}: {t.style} {t.w}x{t.h} at ({t.x},{t.y}) covered {cover:.2f}")
+    if args.dump:
+        dump(frames, base, args.dump)
+    if args.no_ablation:
+        return 0
+    steps = [x for x in args.only.split(",") if x] or list(ABLATIONS)
+    print()
+    print(f"{'step turned off':<20} {'recall':>7} {'benign':>7} {'over %':>7} {'s/frame':>8}")
+    print(
+        f"{'(none)':<20} {s.recall:7.3f} {s.benign_recall:7.3f} {100 * s.over:7.2f} "
+        f"{s.seconds:8.3f}"
+    )
+    for step in steps:
+        cfg = dataclasses.replace(base, **ABLATIONS[step])  # type: ignore[arg-type]
+        a = score(frames, cfg)
+        print(
+            f"{step:<20} {a.recall:7.3f} {a.benign_recall:7.3f} {100 * a.over:7.2f} "
+            f"{a.seconds:8.3f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
