@@ -1,0 +1,92 @@
+"""Sharing verdict: is an image fit for scientific sharing, or promotional / identifiable?
+
+>>> from medanon.verdict import assess_image
+>>> verdict = assess_image(pixels, channel="social", jurisdiction="fr")   # doctest: +SKIP
+>>> verdict.verdict, [j.signal.id for j in verdict.signals]              # doctest: +SKIP
+
+Signals come from :func:`find_signals` (OCR text cues, composites, graphics, plus what the
+caller knows); :func:`judge` applies the rules in ``rules.toml`` for a channel and jurisdiction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .loading import Loaded, LoadError, load_image
+from .model import Judged, Region, Signal, Verdict
+from .ocr import OCRConfig
+from .rules import RuleError, Rules, judge, load_rules
+from .signals import Known, file_name_signals, find_signals
+
+__all__ = [
+    "Judged",
+    "Known",
+    "LoadError",
+    "Loaded",
+    "OCRConfig",
+    "Region",
+    "RuleError",
+    "Rules",
+    "Signal",
+    "Verdict",
+    "assess_file",
+    "assess_image",
+    "file_name_signals",
+    "find_signals",
+    "judge",
+    "load_image",
+    "load_rules",
+]
+
+
+def assess_image(
+    image: np.ndarray,
+    known: Known | None = None,
+    *,
+    channel: str | None = None,
+    jurisdiction: str | None = None,
+    consent: bool = False,
+    lang: str = "fr",
+    ocr: bool = True,
+    rules: Rules | None = None,
+) -> Verdict:
+    """Signals of ``image`` (uint8 grey or BGR) judged for a channel and jurisdiction."""
+    return judge(find_signals(image, known, ocr=ocr), channel, jurisdiction, consent, lang, rules)
+
+
+def assess_file(
+    path: str | Path,
+    *,
+    caption: str = "",
+    faces: tuple[Region, ...] = (),
+    channel: str | None = None,
+    jurisdiction: str | None = None,
+    consent: bool = False,
+    lang: str = "fr",
+    ocr: bool = True,
+    rules: Rules | None = None,
+) -> tuple[Loaded, Verdict]:
+    """Read a DICOM or image file and judge it. Raises :class:`LoadError` if unreadable."""
+    path = Path(path)
+    loaded = load_image(path)
+    known = Known(
+        caption=caption,
+        faces=faces,
+        identifying_metadata=tuple(loaded.identifying_metadata),
+        identifying_values=tuple(loaded.identifying_values),
+        file_name=path.name,
+        modality=loaded.modality,
+        declared_burned_in=loaded.declared_burned_in,
+    )
+    return loaded, assess_image(
+        loaded.image,
+        known,
+        channel=channel,
+        jurisdiction=jurisdiction,
+        consent=consent,
+        lang=lang,
+        ocr=ocr,
+        rules=rules,
+    )

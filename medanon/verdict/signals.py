@@ -1,0 +1,201 @@
+"""Find every signal of the sharing policy in one image.
+
+``find_signals`` takes the pixels (grey or BGR uint8), plus what the caller already knows:
+caption text, faces found (I1), identifying text regions (I3), identifying metadata (I4), the
+file name (I8) and header values to look for in the burned-in text (I3). It runs OCR once (when
+Tesseract is available), then the text cues, the composite detector and the graphic detectors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+import numpy as np
+
+from .composite import find_panels
+from .marks import (
+    find_imaging_look,
+    find_logos,
+    find_markers,
+    find_qr_codes,
+    find_scale_bars,
+    find_star_ratings,
+    find_watermarks,
+)
+from .model import Region, Signal
+from .ocr import OCRConfig, Word, is_available, read_words
+from .textcues import caller_words, dedupe, find_text_cues, fuzzy_equal, key
+
+__all__ = ["Known", "file_name_signals", "find_signals"]
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the caller already knows about the image."""
+
+    caption: str = ""
+    faces: Sequence[Region] = ()
+    identifying_text: Sequence[Region] = ()
+    identifying_metadata: Sequence[str] = ()  # names of attributes/tags, never their values
+    file_name: str = ""
+    identifying_values: Sequence[str] = ()  # header values to look for in the pixels
+    modality: str | None = None
+    declared_burned_in: bool = False
+    extra: Sequence[Signal] = field(default=())
+
+
+_NAME_PATTERNS = (
+    (re.compile(r"(?<![A-Za-z])[A-Z]{3,}[_ -]+[A-Z][a-z]{2,}"), "NOM_Prenom"),
+    (re.compile(r"(?<![A-Za-z])[A-Z][a-z]{2,}[_ -]+[A-Z]{3,}(?![A-Za-z])"), "Prenom_NOM"),
+    (
+        re.compile(
+            r"(?<!\d)(?:19|20)\d{2}[-_.]?(?:0[1-9]|1[0-2])[-_.]?(?:0[1-9]|[12]\d|3[01])(?!\d)"
+        ),
+        "date",
+    ),
+    (
+        re.compile(
+            r"(?<!\d)(?:0[1-9]|[12]\d|3[01])[-_.](?:0[1-9]|1[0-2])[-_.](?:19|20)\d{2}(?!\d)"
+        ),
+        "date",
+    ),
+    (re.compile(r"(?i)(?:ipp|mrn|nir|nip|patient|dossier)[-_ ]?\d{3,}"), "patient number"),
+    (re.compile(r"(?<!\d)[12]\d{12}(?:\d{2})?(?!\d)"), "NIR-like number"),
+)
+_NOT_NAMES = {
+    "IMG",
+    "DSC",
+    "DCIM",
+    "SCAN",
+    "FIG",
+    "FIGURE",
+    "PANEL",
+    "CASE",
+    "IMAGE",
+    "PHOTO",
+    "SCREENSHOT",
+    "EXPORT",
+    "SERIES",
+    "STUDY",
+    "WHATSAPP",
+    "PXL",
+    "VID",
+    "MVIMG",
+}
+
+
+def file_name_signals(name: str) -> list[Signal]:
+    """I8 for a file name holding a name pattern (NOM_Prenom), a full date or a patient number.
+
+    The evidence names the kind of pattern, not the matched value.
+    """
+    stem = PurePath(name).name
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    kinds = []
+    for pattern, kind in _NAME_PATTERNS:
+        for m in pattern.finditer(stem):
+            upper = re.findall(r"[A-Z]{3,}", m.group(0))
+            if kind in ("NOM_Prenom", "Prenom_NOM") and any(u in _NOT_NAMES for u in upper):
+                continue
+            kinds.append(kind)
+            break
+    if not kinds:
+        return []
+    return [Signal("I8", text=", ".join(dict.fromkeys(kinds)), detail="file name pattern")]
+
+
+def _value_hits(words: Sequence[Word], values: Iterable[str]) -> list[Signal]:
+    """I3 where a header value (name part, ID) is read in the pixels (fuzzy)."""
+    keys = set()
+    for v in values:
+        for part in re.split(r"[\s^,]+", str(v)):
+            k = key(part)
+            if len(k) >= 3:
+                keys.add(k)
+    out = []
+    for wd in words:
+        if wd.region is None:
+            continue
+        wk = key(wd.text)
+        if len(wk) >= 3 and any(fuzzy_equal(wk, k) for k in keys):
+            out.append(
+                Signal("I3", region=wd.region, text="header value", detail="matches the header")
+            )
+    return out
+
+
+def find_signals(
+    image: np.ndarray,
+    known: Known | None = None,
+    *,
+    ocr: bool = True,
+    ocr_config: OCRConfig | None = None,
+    words: Sequence[Word] | None = None,
+) -> list[Signal]:
+    """Every signal found in ``image`` (uint8, grey or BGR), with evidence."""
+    known = known or Known()
+    if image.dtype != np.uint8:
+        raise TypeError("image must be uint8 (render it first)")
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = image[..., :3]
+    signals: list[Signal] = []
+    # Identification, from the caller.
+    for r in known.faces:
+        signals.append(Signal("I1", region=r, detail="face detector"))
+    for r in known.identifying_text:
+        signals.append(Signal("I3", region=r, text="identifying text", detail="text finder"))
+    if known.identifying_metadata:
+        signals.append(Signal("I4", text=", ".join(known.identifying_metadata), detail="metadata"))
+    if known.declared_burned_in:
+        signals.append(Signal("I3", "declared", detail="BurnedInAnnotation = YES"))
+    if known.file_name:
+        signals.extend(file_name_signals(known.file_name))
+    # Text.
+    if words is None:
+        words = read_words(image, ocr_config) if ocr and is_available() else []
+    # Isolated glyphs are only for markers and panel labels, not for text cues.
+    all_words = [w for w in words if w.source != "glyph"] + caller_words(known.caption)
+    text_signals = find_text_cues(all_words)
+    signals.extend(text_signals)
+    if known.identifying_values:
+        signals.extend(_value_hits(words, known.identifying_values))
+    # Composites and panels.
+    pairs = find_panels(image)
+    same = next((p for p in pairs if p.same), None)
+    panels: list[Region] = []
+    if same is not None:
+        panels = [same.a, same.b]
+        layout = "side by side" if same.axis == "horizontal" else "stacked"
+        signals.append(
+            Signal(
+                "P1",
+                regions=(same.a, same.b),
+                detail=(
+                    f"{layout}, split={same.split}, orb_inliers={same.inliers}, "
+                    f"ssim={same.ssim:.2f}, hist={same.hist:.2f}"
+                ),
+            )
+        )
+    elif pairs and pairs[0].split == "separator":
+        panels = [pairs[0].a, pairs[0].b]
+    # Graphics.
+    signals.extend(find_qr_codes(image))
+    signals.extend(find_star_ratings(image))
+    signals.extend(find_logos(image))
+    explained = [
+        r
+        for s in text_signals
+        if s.id in {"S2", "S3", "S7", "P2", "P3", "I3"}
+        for r in s.all_regions()
+    ]
+    cue_regions = [r for s in text_signals for r in s.all_regions()]
+    signals.extend(find_watermarks(image, words, explained, cue_regions))
+    units = [r for s in text_signals if s.id == "S2" for r in s.all_regions()]
+    signals.extend(find_scale_bars(image, units))
+    signals.extend(find_markers(image, words, panels))
+    signals.extend(find_imaging_look(image, known.modality))
+    signals.extend(known.extra)
+    return dedupe(signals)

@@ -1,0 +1,372 @@
+"""Sharing verdict: signals on small generated images, rules per channel and jurisdiction,
+the ``check`` command (exit codes, JSON Lines, HTML). No real patient data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from medanon.check_cmd import check
+from medanon.verdict import Known, Region, Signal, find_signals, judge, load_rules
+from medanon.verdict import synthetic as sy
+from medanon.verdict.ocr import is_available
+from medanon.verdict.rules import RuleError, Rules
+from medanon.verdict.signals import file_name_signals
+from medanon.verdict.textcues import caller_words, find_text_cues
+
+needs_ocr = pytest.mark.skipif(not is_available(), reason="Tesseract not installed")
+
+
+def ids(signals):
+    return {s.id + (":" + s.variant if s.variant else "") for s in signals}
+
+
+def cue_ids(text):
+    return ids(find_text_cues(caller_words(text)))
+
+
+# ----------------------------------------------------------------------------- text cues
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("AVANT / APRÈS", "P2"),
+        ("apres", "P2"),  # accent missing
+        ("befor", "P2"),  # OCR lost a letter
+        ("pré-op", "P2"),
+        ("J+30", "P3"),
+        ("3 mois après", "P3"),
+        ("Prenez rendez-vous", "P5"),
+        ("Prenez rendezvous", "P5"),
+        ("06 12 34 56 78", "P5"),
+        ("+33 6 12 34 56 78", "P5"),
+        ("www.clinique-exemple.fr", "P5"),
+        ("contact@exemple.fr", "P5"),
+        ("@dr.sourire", "P5"),
+        ("-20%", "P6"),
+        ("à partir de 1 990 €", "P6"),
+        ("Offre spéciale", "P6"),
+        ("★★★★★", "P7"),
+        ("Merci docteur !", "P7"),
+        ("avis patients", "P7"),
+        ("Résultat garanti", "P8:guarantee"),
+        ("sans douleur", "P8:guarantee"),
+        ("le meilleur", "P8"),
+        ("#rhinoplastie", "P9"),
+        ("Collaboration commerciale", "P9:sponsored"),
+        ("Images retouchées", "P10"),
+        ("scale 5 mm", "S2"),
+        ("Fig. 2", "S7"),
+        ("12/03/1985", "I3"),
+    ],
+)
+def test_text_cues(text, expected):
+    assert expected in cue_ids(text)
+
+
+def test_timepoint_is_not_before_after():
+    assert cue_ids("3 mois après") == {"P3"}
+
+
+def test_plain_words_are_not_cues():
+    assert cue_ids("avait une fracture du radius") == set()
+
+
+def test_identifying_text_is_redacted():
+    found = [s for s in find_text_cues(caller_words("né le 02/03/1985")) if s.id == "I3"]
+    assert found and all("1985" not in s.text for s in found)
+
+
+@pytest.mark.parametrize(
+    ("name", "hit"),
+    [
+        ("DUPONT_Marie.jpg", True),
+        ("scan_2024-03-02.png", True),
+        ("IPP123456.dcm", True),
+        ("figure1.png", False),
+        ("CT_small.dcm", False),
+        ("IMG_Small.png", False),
+    ],
+)
+def test_file_name_signals(name, hit):
+    assert bool(file_name_signals(name)) is hit
+    for s in file_name_signals(name):
+        assert "DUPONT" not in s.text and "2024" not in s.text
+
+
+# ----------------------------------------------------------------------------- image signals
+
+
+def promo_pair(layout="horizontal", gap=10, seed=1):
+    a = sy.skin_photo(seed)
+    return sy.compose([a, sy.after_version(a, seed + 50)], layout, gap=gap)
+
+
+@pytest.mark.parametrize(
+    ("layout", "gap"), [("horizontal", 10), ("horizontal", 0), ("vertical", 6)]
+)
+def test_same_subject_composite(layout, gap):
+    assert "P1" in ids(find_signals(promo_pair(layout, gap), ocr=False))
+
+
+def test_different_subjects_are_not_a_composite():
+    img = sy.compose([sy.radiograph(4), sy.radiograph(11)], "horizontal", gap=8)
+    assert "P1" not in ids(find_signals(img, ocr=False))
+
+
+def test_single_image_is_not_a_composite():
+    assert "P1" not in ids(find_signals(sy.skin_photo(3), ocr=False))
+    assert "P1" not in ids(find_signals(sy.radiograph(3), ocr=False))
+
+
+def test_duplicate_panels_are_not_before_after():
+    a = sy.skin_photo(2)
+    assert "P1" not in ids(find_signals(sy.compose([a, a], gap=8), ocr=False))
+
+
+def test_qr_code():
+    found = find_signals(sy.draw_qr(sy.skin_photo(4), (10, 10)), ocr=False)
+    (qr,) = [s for s in found if s.id == "P5"]
+    assert "example.org" in qr.text and qr.region is not None
+
+
+def test_star_rating():
+    assert "P7" in ids(find_signals(sy.draw_stars(sy.skin_photo(5), (10, 10)), ocr=False))
+
+
+def test_colour_logo_on_grey_image():
+    img = cv2.cvtColor(sy.radiograph(6), cv2.COLOR_GRAY2BGR)
+    cv2.circle(img, (240, 20), 12, (200, 40, 230), -1)
+    assert "P4" in ids(find_signals(img, ocr=False))
+
+
+def test_imaging_look_and_modality():
+    assert "S5" in ids(find_signals(sy.radiograph(7), ocr=False))
+    assert "S5" not in ids(find_signals(sy.skin_photo(7), ocr=False))
+    assert "S5" in ids(find_signals(sy.skin_photo(7), Known(modality="ES"), ocr=False))
+
+
+def test_caller_identification_signals():
+    known = Known(
+        faces=[Region(1, 2, 30, 30)],
+        identifying_text=[Region(0, 0, 50, 10)],
+        identifying_metadata=["PatientName"],
+        file_name="MARTIN_Paul.png",
+    )
+    assert {"I1", "I3", "I4", "I8"} <= ids(find_signals(sy.radiograph(1), known, ocr=False))
+
+
+@pytest.fixture(scope="module")
+def ocr_cases():
+    """One OCR pass per case for all OCR tests (Tesseract is the slow part)."""
+    if not is_available():
+        pytest.skip("Tesseract not installed")
+    a = sy.skin_photo(8)
+    labelled = sy.put_text(promo_pair(seed=8), "AVANT", (12, 8), 24)
+    labelled = sy.put_text(labelled, "APRÈS", (322, 8), 24)
+    contact = sy.put_text(a.copy(), "Prenez rendez-vous 01 23 45 67 89", (8, 200), 15, (20, 20, 20))
+    price = sy.put_text(a.copy(), "-30% ce mois-ci", (10, 10), 22, (0, 0, 255))
+    rad = cv2.cvtColor(sy.radiograph(3), cv2.COLOR_GRAY2BGR)
+    rad = sy.draw_scale_bar(rad, (180, 260))
+    fig = sy.compose([sy.radiograph(4), sy.radiograph(11)], "horizontal", gap=8)
+    fig = sy.put_text(cv2.cvtColor(fig, cv2.COLOR_GRAY2BGR), "A", (6, 6), 26)
+    fig = sy.draw_scale_bar(sy.put_text(fig, "B", (274, 6), 26), (420, 270))
+    hashtag = sy.put_text(a.copy(), "#rhinoplastie", (10, 10), 22, (255, 255, 255))
+    cases = {
+        "labelled": labelled,
+        "contact": contact,
+        "price": price,
+        "rad": rad,
+        "fig": fig,
+        "hashtag": hashtag,
+    }
+    return {k: find_signals(v) for k, v in cases.items()}
+
+
+@needs_ocr
+def test_ocr_before_after_labels(ocr_cases):
+    found = ids(ocr_cases["labelled"])
+    assert {"P1", "P2"} <= found
+    assert judge(ocr_cases["labelled"]).verdict == "blocked"
+
+
+@needs_ocr
+def test_ocr_contact_price_hashtag(ocr_cases):
+    assert "P5" in ids(ocr_cases["contact"])
+    assert "P6" in ids(ocr_cases["price"])
+    assert "P9" in ids(ocr_cases["hashtag"])
+
+
+@needs_ocr
+def test_ocr_scientific_figure(ocr_cases):
+    assert "S2" in ids(ocr_cases["rad"])
+    fig = ids(ocr_cases["fig"])
+    assert {"S2", "S4"} <= fig
+    assert judge(ocr_cases["fig"]).verdict == "acceptable"
+
+
+@needs_ocr
+def test_semi_transparent_watermark():
+    img = sy.put_text(sy.radiograph(9), "CLINIQUE ESTHETIQUE", (20, 130), 24, alpha=0.35)
+    found = [s for s in find_signals(img) if s.id == "P4"]
+    assert found, "faint overlay text not reported"
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+def verdict_of(*sigs, **kw):
+    return judge([Signal(*s) if isinstance(s, tuple) else Signal(s) for s in sigs], **kw)
+
+
+def test_face_on_social_in_france_stays_blocked_with_consent():
+    assert verdict_of("I1", consent=True).verdict == "blocked"
+    assert verdict_of("I1", consent=True, channel="publication").verdict == "acceptable"
+    assert verdict_of("I1", consent=True, jurisdiction="uk").verdict == "acceptable"
+    assert verdict_of("I1", channel="publication").verdict == "blocked"
+
+
+def test_metadata_blocks_even_with_consent():
+    assert (
+        verdict_of("I4", consent=True, channel="teaching", jurisdiction="us").verdict == "blocked"
+    )
+
+
+def test_composite_alone_warns_and_with_commercial_cue_blocks():
+    assert verdict_of("P1").verdict == "warning"
+    for cue in ("P4", "P5", "P6", "P7", "P9"):
+        v = verdict_of("P1", cue)
+        assert v.verdict == "blocked" and v.status == "promotional", cue
+
+
+def test_before_after_wording_by_channel():
+    assert verdict_of("P1", "P2").verdict == "blocked"
+    assert verdict_of("P1", "P2", channel="publication").verdict == "warning"
+    assert verdict_of("P2", channel="teaching").verdict == "acceptable"
+
+
+def test_scientific_panels_lower_composite():
+    v = verdict_of("P1", "S4", "S2")
+    assert v.verdict == "acceptable" and v.status == "scientific"
+    assert "lowered" in next(j.reason for j in v.signals if j.signal.id == "P1")
+    assert verdict_of("P1", "S4", "P5").verdict == "blocked"
+
+
+def test_jurisdictions_and_variants():
+    assert verdict_of("P6").verdict == "blocked"
+    assert verdict_of("P6", jurisdiction="us").verdict == "warning"
+    assert verdict_of(("P8", "guarantee"), jurisdiction="uk").verdict == "blocked"
+    assert verdict_of("P8").verdict == "warning"
+    assert verdict_of(("P9", "sponsored")).verdict == "blocked"
+
+
+def test_messages_in_both_languages():
+    fr = verdict_of(("P6", "", None, "-20%"), lang="fr").signals[0]
+    en = verdict_of(("P6", "", None, "-20%"), lang="en").signals[0]
+    assert "« -20% »" in fr.message and '"-20%"' in en.message
+    assert fr.rule.startswith("CSP R.4127-19")
+
+
+def test_rules_file_covers_catalogue():
+    rules = load_rules()
+    expected = {f"I{n}" for n in range(1, 11)} | {f"P{n}" for n in range(1, 14)}
+    expected |= {f"S{n}" for n in range(1, 9)}
+    assert set(rules.signals) == expected
+    for ch in rules.channels:
+        for ju in rules.jurisdictions:
+            for sid in rules.signals:
+                assert rules.severity(sid, "", ch, ju, False) in ("info", "warn", "block")
+
+
+def test_bad_rules_are_refused():
+    with pytest.raises(RuleError):
+        Rules(
+            {
+                "meta": {
+                    "channels": ["social"],
+                    "jurisdictions": ["fr"],
+                    "default_channel": "social",
+                    "default_jurisdiction": "fr",
+                },
+                "signals": {"P1": {"kind": "promotional", "severity": "maybe"}},
+            }
+        )
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "radio.png"), sy.radiograph(2))
+    cv2.imwrite(str(folder / "pair.png"), promo_pair(seed=3))
+    cv2.imwrite(str(folder / "price.png"), sy.draw_stars(sy.skin_photo(4), (10, 10)))
+    return folder
+
+
+def run(args):
+    return CliRunner().invoke(check, args)
+
+
+def test_cli_exit_codes(files: Path):
+    assert run([str(files / "radio.png"), "--no-ocr"]).exit_code == 0
+    assert run([str(files / "pair.png"), "--no-ocr"]).exit_code == 1
+    assert run([str(files), "--no-ocr"]).exit_code == 2
+    assert run([str(files / "missing.png")]).exit_code == 3
+    assert run(["--channel", "nowhere", str(files)]).exit_code == 3
+    assert run([]).exit_code == 3
+    (files / "broken.png").write_bytes(b"not an image")
+    assert run([str(files / "broken.png"), "--no-ocr"]).exit_code == 4
+
+
+def test_cli_json_lines(files: Path):
+    res = run([str(files), "--json", "--no-ocr", "--lang", "en"])
+    rows = [json.loads(line) for line in res.output.splitlines()]
+    assert len(rows) == 3
+    by_name = {Path(r["path"]).name: r for r in rows}
+    assert by_name["price.png"]["verdict"] == "blocked"
+    assert by_name["radio.png"]["verdict"] == "acceptable"
+    p7 = next(s for s in by_name["price.png"]["signals"] if s["id"] == "P7")
+    assert p7["severity"] == "block" and p7["regions"] and p7["rule"]
+
+
+def test_cli_human_output_in_french(files: Path):
+    res = run([str(files / "price.png"), "--no-ocr"])
+    assert "BLOQUÉ" in res.output and "R.4127-19-1" in res.output
+
+
+def test_cli_dicom(tmp_path: Path):
+    import pydicom
+
+    src = Path(pydicom.__file__).parent / "data" / "test_files" / "CT_small.dcm"
+    shutil.copy(src, tmp_path / "ct.dcm")
+    res = run([str(tmp_path / "ct.dcm"), "--json", "--no-ocr"])
+    row = json.loads(res.output)
+    assert row["verdict"] == "blocked" and res.exit_code == 2
+    i4 = next(s for s in row["signals"] if s["id"] == "I4")
+    assert "PatientName" in i4["text"]
+    assert "CompressedSamples" not in res.output  # no header value is quoted
+
+
+def test_cli_html_is_self_contained(files: Path, tmp_path: Path):
+    out = tmp_path / "report.html"
+    res = run([str(files), "--no-ocr", "--html", str(out)])
+    assert res.exit_code == 2
+    page = out.read_text("utf-8")
+    assert page.count("data:image/png;base64,") == 3
+    assert "http://" not in page and "https://" not in page
+    assert "<script" not in page and "BLOQUÉ" in page
+
+
+def test_numpy_api_rejects_non_uint8():
+    with pytest.raises(TypeError):
+        find_signals(np.zeros((10, 10), np.float32), ocr=False)
