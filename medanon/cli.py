@@ -6,23 +6,26 @@ one-line reason), 2 for usage errors (bad options, profiles, paths, key).
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import sys
 import time
+from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
 from . import __version__
+from .check_cmd import check
 from .conformance import action_table, conformance_statement, summary
 from .errors import MedanonError, UsageError
 from .keys import load_keyring
-from .pipeline import FileResult, summarise
 from .policy import Policy, builtin_profiles, load_policy, parse_option
 from .runners.batch import plan_jobs, run_jobs
+from .runners.resume import MappingJournal, ReportJournal, prepare_resume, run_digest
+from .watch_cmd import watch
 
 OPTION_NAMES = [
     "retain-safe-private",
@@ -113,6 +116,33 @@ def main() -> None:
     type=click.IntRange(1, 256),
     help="Worker processes.",
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue an interrupted batch: skip inputs the --report journal records as done "
+    "(unchanged input, output present), redo the rest. Needs --report.",
+)
+@click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS",
+    help="Run on the Dask cluster whose scheduler is ADDRESS (tcp://HOST:8786); paths must be "
+    "reachable by the workers. Needs the dask extra (pip install 'medanon[dask]').",
+)
+@click.option(
+    "--pixels",
+    "pixel_text",
+    type=click.Choice(["none", "phi", "all"]),
+    help="Burned-in text: 'all' blacks out every text region, 'phi' only identifying text, "
+    "'none' none (default: the profile's; social uses all). Needs Tesseract.",
+)
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    metavar="X,Y,W,H",
+    help="A box to black out in every image and frame, in pixels (repeatable).",
+)
 @click.option("--dry-run", is_flag=True, help="Process and verify everything, write nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (never inputs).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
@@ -127,20 +157,32 @@ def scrub(
     report: Path | None,
     mapping: Path | None,
     jobs: int,
+    resume: bool,
+    dask_address: str | None,
+    pixel_text: str | None,
+    regions: tuple[str, ...],
     dry_run: bool,
     overwrite: bool,
     as_json: bool,
     quiet: bool,
 ) -> None:
-    """De-identify DICOM files and folders (recursively).
+    """De-identify DICOM files, ordinary images and folders (recursively).
 
     Headers are cleaned by the PS3.15 Table E.1-1 rules of the profile; UIDs, pseudonyms and
     date shifts derive from the secret key, so the same key gives the same result everywhere.
-    Every output is read back and checked for the input's identifying values before it is
-    written; an input is never modified.
+    Burned-in text is blacked out when the profile or --pixels asks (checked again by OCR);
+    PNG, JPEG, TIFF, BMP and WebP lose their metadata. Every output is checked for the input's
+    identifying values before it is written; an input is never modified.
+
+    \b
+    OPTION names for --with/--without: retain-safe-private, retain-uids,
+    retain-device-identity, retain-institution-identity, retain-patient-characteristics,
+    retain-longitudinal-full-dates, retain-longitudinal-modified-dates, clean-descriptors,
+    clean-structured-content, clean-graphics.
+    Exit status: 0 every file done, 1 some failed, 2 usage error, 130 interrupted.
     """
     try:
-        policy = _policy(profile, with_options, without_options)
+        policy = _policy(profile, with_options, without_options, pixel_text, regions)
         job_list = plan_jobs(
             list(paths),
             Path(output) if output else None,
@@ -149,71 +191,164 @@ def scrub(
         for target in (report, mapping):
             if target is not None and any(_same_or_inside(target, p) for p in paths if p.is_dir()):
                 raise UsageError(f"{target} is inside an input folder")
+        if resume and report is None:
+            raise UsageError("--resume needs --report: its journal records which files are done")
+        if dask_address and jobs > 1:
+            raise UsageError("--jobs and --dask exclude each other: the cluster sets the workers")
         keyring, key_source = load_keyring(key_file)
     except MedanonError as exc:
         click.echo(f"medanon: {exc}", err=True)
         sys.exit(exc.exit_code)
 
     started = time.monotonic()
-    results: list[FileResult] = []
-    show_bar = not quiet and not as_json and sys.stderr.isatty() and len(job_list) > 1
-    report_handle = _open_report(report)
-    try:
-        iterator = run_jobs(
-            job_list, policy, keyring, processes=jobs, overwrite=overwrite, dry_run=dry_run
+    extra = {"profile": policy.name, "key_fingerprint": keyring.fingerprint}
+    journal = None
+    if report is not None:
+        journal = ReportJournal(
+            report,
+            digest=run_digest(policy, keyring, dry_run=dry_run),
+            extra=extra,
+            dry_run=dry_run,
+            resume=resume,
         )
-        with (
-            click.progressbar(
-                iterator,
-                length=len(job_list),
-                label="scrubbing",
-                file=sys.stderr,
-                show_pos=True,
-                show_eta=True,
-                item_show_func=lambda r: None,
+    todo = job_list
+    if journal is not None and resume:
+        todo = [job for job in job_list if not journal.is_done(job)]
+        if not dry_run:
+            prepare_resume(todo)
+        if not quiet and not as_json:
+            click.echo(
+                f"medanon: resuming: {len(job_list) - len(todo)} of {len(job_list)} files "
+                "already done",
+                err=True,
             )
-            if show_bar
-            else _nullbar(iterator) as bar
-        ):
+    mappings = MappingJournal(mapping, resume=resume) if mapping and not dry_run else None
+    totals = _Totals()
+    show_bar = not quiet and not as_json and sys.stderr.isatty() and len(job_list) > 1
+    client = None
+    finished = False
+    try:
+        flags = {"overwrite": overwrite, "dry_run": dry_run, "keep_maps": mappings is not None}
+        if dask_address:
+            client = _dask_client(dask_address)
+            from .runners.dask import run_on_dask
+
+            iterator = run_on_dask(client, todo, policy, keyring, **flags)
+        else:
+            iterator = run_jobs(todo, policy, keyring, processes=jobs, **flags)
+        with _progress(iterator, len(todo), len(job_list) - len(todo), show_bar) as bar:
             for result in bar:
-                results.append(result)
                 if result.status == "failed":
                     message = f"medanon: FAILED {result.input}: {result.error}"
-                    if show_bar:
-                        click.echo("\n" + message, err=True)
-                    else:
-                        click.echo(message, err=True)
-                if report_handle is not None:
-                    record = result.record() | {
-                        "profile": policy.name,
-                        "key_fingerprint": keyring.fingerprint,
-                    }
-                    report_handle.write(json.dumps(record, sort_keys=True) + "\n")
+                    click.echo("\n" + message if show_bar else message, err=True)
+                if mappings is not None:
+                    mappings.append(result)  # before the journal: done implies mapped
+                if journal is not None:
+                    journal.append(result)
+                else:
+                    totals.add(result.record())
+        finished = True
+    except KeyboardInterrupt:
+        click.echo("\nmedanon: interrupted", err=True)
     finally:
-        if report_handle is not None:
-            report_handle.close()
-            os.replace(report_handle.name, report)  # type: ignore[arg-type]
-
-    if mapping is not None and not dry_run:
-        _write_mappings(mapping, results)
-    totals = summarise(results) | {
-        "profile": policy.name,
-        "key_fingerprint": keyring.fingerprint,
+        if client is not None:
+            client.close()
+        if not finished:
+            for handle in (journal, mappings):
+                if handle is not None:
+                    handle.close()
+            if journal is not None:
+                click.echo(
+                    f"medanon: batch not finished; run the same command with --resume to "
+                    f"continue (journal: {journal.path})",
+                    err=True,
+                )
+    if not finished:
+        sys.exit(130)
+    if journal is not None:
+        for record in journal.finish(job_list):
+            totals.add(record)
+    if mappings is not None:
+        mappings.finish()
+    summary_totals = totals.as_dict() | {
+        **extra,
         "key_source": key_source,
         "seconds": round(time.monotonic() - started, 3),
     }
+    if resume:
+        summary_totals["resumed"] = len(job_list) - len(todo)
     if as_json:
-        click.echo(json.dumps(totals, sort_keys=True))
+        click.echo(json.dumps(summary_totals, sort_keys=True))
     elif not quiet:
-        rate = totals["files"] / max(totals["seconds"], 1e-9)
+        rate = len(todo) / max(summary_totals["seconds"], 1e-9)
         click.echo(
-            f"medanon: {totals['ok']} of {totals['files']} files de-identified"
-            f"{' (dry run)' if dry_run else ''}, {totals['failed']} failed, "
-            f"{totals['warnings']} with warnings; profile {policy.name}; "
+            f"medanon: {summary_totals['ok']} of {summary_totals['files']} files de-identified"
+            f"{' (dry run)' if dry_run else ''}, {summary_totals['failed']} failed, "
+            f"{summary_totals['warnings']} with warnings; profile {policy.name}; "
             f"key {keyring.fingerprint}; {rate:.0f} files/s",
             err=True,
         )
-    sys.exit(1 if totals["failed"] else 0)
+    sys.exit(1 if summary_totals["failed"] else 0)
+
+
+class _Totals:
+    """Run totals from report records, as :func:`medanon.pipeline.summarise` gives them from
+    results, without keeping every result in memory."""
+
+    def __init__(self) -> None:
+        self.statuses: Counter[str] = Counter()
+        self.actions: Counter[str] = Counter()
+        self.warnings = 0
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.statuses[record["status"]] += 1
+        self.actions.update(record["actions"])
+        self.warnings += bool(record["warnings"])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "files": sum(self.statuses.values()),
+            "ok": self.statuses.get("ok", 0) + self.statuses.get("dry-run", 0),
+            "failed": self.statuses.get("failed", 0),
+            "warnings": self.warnings,
+            "actions": dict(sorted(self.actions.items())),
+        }
+
+
+def _dask_client(address: str) -> Any:
+    try:
+        from distributed import Client
+    except ImportError:
+        click.echo("medanon: --dask needs Dask: pip install 'medanon[dask]'", err=True)
+        sys.exit(2)
+    try:
+        return Client(address, timeout=30)
+    except (OSError, TimeoutError) as exc:
+        click.echo(f"medanon: cannot reach the Dask scheduler at {address}: {exc}", err=True)
+        sys.exit(2)
+
+
+def _progress(iterator: Any, length: int, skipped: int, show: bool) -> Any:
+    """A progress bar on stderr with position, rate and ETA (only when ``show``); files done
+    by an earlier run (``--resume``) are not counted in it."""
+    if not show:
+        return _nullbar(iterator)
+    started = time.monotonic()
+
+    def rate(_: object) -> str:
+        per_second = bar.pos / max(time.monotonic() - started, 1e-9)
+        return f"{per_second:.1f} files/s"
+
+    bar = click.progressbar(
+        iterator,
+        length=length,
+        label=f"scrubbing ({skipped} done before)" if skipped else "scrubbing",
+        file=sys.stderr,
+        show_pos=True,
+        show_eta=True,
+        item_show_func=rate,
+    )
+    return bar
 
 
 class _nullbar:
@@ -233,46 +368,33 @@ def _same_or_inside(child: Path, parent: Path) -> bool:
 
 
 def _policy(
-    profile: str, with_options: tuple[str, ...], without_options: tuple[str, ...]
+    profile: str,
+    with_options: tuple[str, ...],
+    without_options: tuple[str, ...],
+    pixel_text: str | None = None,
+    regions: tuple[str, ...] = (),
 ) -> Policy:
     policy = load_policy(profile)
     if with_options or without_options:
         policy = policy.with_options(
             [parse_option(o) for o in with_options], [parse_option(o) for o in without_options]
         )
+    if pixel_text is not None or regions:
+        boxes = tuple(_parse_box(text) for text in regions)
+        policy = replace(
+            policy,
+            pixel_text=pixel_text or policy.pixel_text,
+            pixel_boxes=policy.pixel_boxes + boxes,
+        )
     return policy
 
 
-def _open_report(report: Path | None) -> Any:
-    if report is None:
-        return None
-    report.parent.mkdir(parents=True, exist_ok=True)
-    tmp = report.with_name(f".{report.name}.medanon-tmp-{os.getpid()}")
-    return open(tmp, "w", encoding="utf-8")
-
-
-def _write_mappings(folder: Path, results: list[FileResult]) -> None:
-    """uid_mapping.csv and patid_mapping.csv (``id_old,id_new``), sorted, owner-only."""
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    uids: dict[str, str] = {}
-    patients: dict[str, str] = {}
-    for result in results:
-        uids.update(result.uid_map)
-        patients.update(result.patient_map)
-    for name, table in (("uid_mapping.csv", uids), ("patid_mapping.csv", patients)):
-        path = folder / name
-        existing: dict[str, str] = {}
-        if path.exists():  # keep earlier runs' rows: the mapping only grows
-            with open(path, newline="", encoding="utf-8") as handle:
-                existing = {row["id_old"]: row["id_new"] for row in csv.DictReader(handle)}
-        existing.update(table)
-        tmp = path.with_name(f".{name}.medanon-tmp-{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(["id_old", "id_new"])
-            writer.writerows(sorted(existing.items()))
-        os.replace(tmp, path)
+def _parse_box(text: str) -> tuple[int, int, int, int]:
+    parts = text.replace(" ", "").split(",")
+    if len(parts) != 4 or not all(p.isdigit() for p in parts) or "0" in (parts[2], parts[3]):
+        raise UsageError(f"--region wants X,Y,W,H in pixels (W and H above 0), got {text!r}")
+    x, y, w, h = (int(p) for p in parts)
+    return (x, y, w, h)
 
 
 @main.group()
@@ -305,6 +427,10 @@ def profile_show(name: str, conformance: bool, table: bool) -> None:
             click.echo(f"{tag:32} {action:7} {attribute}")
     else:
         click.echo(summary(policy))
+
+
+main.add_command(check)
+main.add_command(watch)
 
 
 if __name__ == "__main__":  # pragma: no cover

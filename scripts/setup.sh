@@ -32,7 +32,7 @@ stamp=.venv/.medanon-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing medanon and its Python dependencies into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[codecs,dev]"
+  .venv/bin/python -m pip install -q -e ".[codecs,dask,dev]"
   touch "$stamp"
 fi
 echo "setup: ready ($(.venv/bin/medanon --version))"

@@ -3,13 +3,24 @@
 Each worker process builds its own :class:`~medanon.pipeline.Scrubber` once; since every
 derivation is keyed, workers need no coordination and results do not depend on their number or
 order. Results come back in input order, so reports are identical whatever ``jobs`` is.
+
+:func:`run_jobs` keeps a bounded window of tasks in flight (never the whole batch), so a batch
+of millions of files runs in constant memory. :mod:`medanon.runners.dask` runs the same per-file
+work on a Dask cluster, and :mod:`medanon.runners.resume` makes a batch resumable.
 """
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
+import multiprocessing.context
 import os
-from collections.abc import Iterator, Sequence
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence, Sized
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,22 +121,83 @@ def plan_jobs(
 # -- processes ---------------------------------------------------------------------------
 _worker: Scrubber | None = None
 _worker_flags: dict[str, bool] = {}
+_worker_keep_maps = True
 
 
-def _init_worker(policy: Policy, keyring: Keyring, flags: dict[str, bool]) -> None:
-    global _worker, _worker_flags
+def _init_worker(
+    policy: Policy, keyring: Keyring, flags: dict[str, bool], keep_maps: bool = True
+) -> None:
+    global _worker, _worker_flags, _worker_keep_maps
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     _worker = Scrubber(policy, keyring)
     _worker_flags = flags
+    _worker_keep_maps = keep_maps
+
+
+def _init_pool_worker(
+    policy: Policy, keyring: Keyring, flags: dict[str, bool], keep_maps: bool, parent: int
+) -> None:
+    # Ctrl-C reaches the whole process group: only the parent handles it, and stops the pool.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _init_worker(policy, keyring, flags, keep_maps)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose parent was killed (SIGKILL, OOM) would wait for tasks forever: exit.
+    A file it was writing is left as a medanon temporary, which ``--resume`` removes."""
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            pass
+
+
+def strip_maps(result: FileResult) -> FileResult:
+    """Drop the UID and patient maps (original identifiers) from a result that need not carry
+    them back: they are needed only for ``--mapping``."""
+    result.uid_map = {}
+    result.patient_map = {}
+    return result
 
 
 def _run_one(job: Job) -> FileResult:
     assert _worker is not None
-    return _worker.scrub_file(job.source, job.destination, **_worker_flags)
+    result = _worker.scrub_file(job.source, job.destination, **_worker_flags)
+    return result if _worker_keep_maps else strip_maps(result)
+
+
+def _run_chunk(chunk: list[Job]) -> list[FileResult]:
+    return [_run_one(job) for job in chunk]
+
+
+def _chunks(jobs: Iterable[Job], size: int) -> Iterator[list[Job]]:
+    iterator = iter(jobs)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    if os.name == "posix":
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["medanon.pipeline"])  # workers start warm
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def default_chunk(jobs: Iterable[Job], processes: int) -> int:
+    """Files per task: enough to amortise the inter-process round trip on small files, few
+    enough that Ctrl-C (which lets running tasks finish) and load balancing stay prompt."""
+    if not isinstance(jobs, Sized):
+        return 4
+    return max(1, min(8, len(jobs) // (processes * 8)))
 
 
 def run_jobs(
-    jobs: Sequence[Job],
+    jobs: Iterable[Job],
     policy: Policy,
     keyring: Keyring,
     *,
@@ -133,21 +205,44 @@ def run_jobs(
     overwrite: bool = False,
     dry_run: bool = False,
     durable: bool = False,
+    keep_maps: bool = True,
+    window: int | None = None,
+    chunk: int | None = None,
 ) -> Iterator[FileResult]:
-    """Scrub ``jobs`` on ``processes`` processes; yields results in input order."""
+    """Scrub ``jobs`` on ``processes`` processes; yields results in input order.
+
+    ``jobs`` may be any iterable (a generator over millions of files included): it is consumed
+    lazily, and at most ``window`` tasks of ``chunk`` files each (default ``4 * processes``
+    tasks) are in flight or waiting to be yielded at any time, so memory does not grow with the
+    batch. A slow file holds back later results until it is done, never beyond the window.
+    With ``keep_maps=False`` the results carry no UID or patient maps (less memory and IPC).
+    """
     flags = {"overwrite": overwrite, "dry_run": dry_run, "durable": durable}
-    if processes <= 1 or len(jobs) <= 1:
-        _init_worker(policy, keyring, flags)
+    if processes <= 1 or (isinstance(jobs, Sized) and len(jobs) <= 1):
+        _init_worker(policy, keyring, flags, keep_maps)
         for job in jobs:
             yield _run_one(job)
         return
-    if os.name == "posix":
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["medanon.pipeline"])  # workers start warm
-    else:
-        context = multiprocessing.get_context("spawn")
-    chunk = max(1, min(32, len(jobs) // (processes * 8) or 1))
-    with context.Pool(
-        processes, _init_worker, (policy, keyring, flags), maxtasksperchild=2000
-    ) as pool:
-        yield from pool.imap(_run_one, jobs, chunksize=chunk)
+    size = chunk or default_chunk(jobs, processes)
+    limit = max(1, window or 4 * processes)
+    pending: deque[Future[list[FileResult]]] = deque()
+    executor = ProcessPoolExecutor(
+        processes,
+        mp_context=_context(),
+        initializer=_init_pool_worker,
+        initargs=(policy, keyring, flags, keep_maps, os.getpid()),
+    )
+    try:
+        chunks = _chunks(jobs, size)
+        for piece in itertools.islice(chunks, limit):
+            pending.append(executor.submit(_run_chunk, piece))
+        while pending:
+            results = pending.popleft().result()
+            piece = next(chunks, None)
+            if piece is not None:
+                pending.append(executor.submit(_run_chunk, piece))
+            yield from results
+    finally:
+        # Interrupted or done: queued tasks are cancelled, running ones finish (their outputs
+        # are complete files; a resumed run re-creates the ones it has no record of).
+        executor.shutdown(wait=True, cancel_futures=True)
