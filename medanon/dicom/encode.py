@@ -50,15 +50,15 @@ def encode_with_pixel_span(
     writer = _Writer(syntax.is_implicit_VR, dataset.get("SpecificCharacterSet"))
     chunks = [dataset.preamble or b"\x00" * 128, b"DICM", _file_meta(dataset.file_meta)]
     pixel_span = None
-    for tag in sorted(dataset.keys()):
-        element = dataset.get_item(tag)
+    for element in dataset.elements():
+        tag = int(element.tag)
         chunk = None
         if isinstance(element, RawDataElement):
             span = _raw_span(element, source, writer.implicit)
             if span is not None:
                 chunk = source[span[0] : span[1]]
         if chunk is None:
-            chunk = writer.element(dataset, int(tag))
+            chunk = writer.element(dataset, tag, element)
         if tag == PIXEL_DATA:
             offset = sum(len(c) for c in chunks)
             pixel_span = (offset, offset + len(chunk))
@@ -85,8 +85,11 @@ class _Writer:
         # One character set: text is one str.encode; ISO 2022 switching goes to pydicom.
         self.codec = self.encodings[0] if len(self.encodings) == 1 else None
 
-    def element(self, dataset: Dataset, tag: int) -> bytes:
-        element = dataset.get_item(tag)
+    def element(
+        self, dataset: Dataset, tag: int, element: DataElement | RawDataElement | None = None
+    ) -> bytes:
+        if element is None:
+            element = dataset.get_item(tag)
         fast = self._fast(element) if not isinstance(element, RawDataElement) else None
         if fast is None:
             fast = self._raw(element) if isinstance(element, RawDataElement) else None
@@ -98,7 +101,7 @@ class _Writer:
         return body.getvalue()
 
     def dataset(self, dataset: Dataset) -> bytes:
-        return b"".join(self.element(dataset, int(tag)) for tag in sorted(dataset.keys()))
+        return b"".join(self.element(dataset, int(e.tag), e) for e in dataset.elements())
 
     def _header(self, tag: int, vr: str, length: int) -> bytes:
         if self.implicit:

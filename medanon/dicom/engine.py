@@ -56,7 +56,11 @@ def action_counter(tag: int) -> str:
 
 def _peek_text(ds: Dataset, tag: int) -> str | None:
     """A short text value read without converting the element (so that it is copied as is)."""
-    value = ds.get_item(tag).value
+    return _text_of(ds.get_item(tag))
+
+
+def _text_of(element: DataElement | RawDataElement) -> str | None:
+    value = element.value
     if isinstance(value, bytes):
         return value.decode("latin-1").strip(" \x00") or None
     if value is None:
@@ -139,10 +143,13 @@ class HeaderEngine:
         the per-element decisions are made once and replayed: elements that are simply kept
         cost nothing. The result depends only on the shape and the policy.
         """
-        tags = tuple(ds.keys())
-        vrs = tuple(ds.get_item(t).VR for t in tags)
+        elements = list(ds.elements())
+        tags = tuple(int(e.tag) for e in elements)
+        vrs = tuple(e.VR for e in elements)
         creators = tuple(
-            _peek_text(ds, t) for t in tags if t.group % 2 == 1 and 0x10 <= t.element <= 0xFF
+            _text_of(e)
+            for e in elements
+            if (e.tag >> 16) % 2 == 1 and 0x10 <= (e.tag & 0xFFFF) <= 0xFF
         )
         key = (sop_class, tags, vrs, creators)
         steps = self._shapes.get(key)
