@@ -1,0 +1,226 @@
+"""Face detection and removal (medanon.faces) with the real offline detector.
+
+Images come from scikit-image (astronaut, coins, text, lfw_subset) and pydicom's test files, or
+are generated: never real patients.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medanon.faces import (
+    DEFAULT_MARGIN,
+    Face,
+    Margin,
+    anonymise,
+    as_bgr,
+    default_detector,
+    expand_box,
+    merge_faces,
+    person_photo_warnings,
+    remove_faces,
+)
+
+skimage_data = pytest.importorskip("skimage.data")
+
+ASTRONAUT_FACE = (181, 60, 270, 178)  # by hand; every candidate detector agrees within 5 px
+
+DETECTOR = default_detector()
+needs_detector = pytest.mark.skipif(
+    not DETECTOR.is_available(), reason=f"face detector {DETECTOR.name} not installed"
+)
+
+
+def _covers(outer: tuple[int, int, int, int], inner: tuple[int, int, int, int]) -> bool:
+    return (
+        outer[0] <= inner[0]
+        and outer[1] <= inner[1]
+        and outer[2] >= inner[2]
+        and (outer[3] >= inner[3])
+    )
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    return iw * ih / min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> np.ndarray:
+    return skimage_data.astronaut()
+
+
+def _ct_small() -> np.ndarray:
+    import pydicom
+    from pydicom import dcmread
+
+    path = Path(pydicom.__file__).parent / "data" / "test_files" / "CT_small.dcm"
+    a = dcmread(path).pixel_array.astype(np.float64)
+    lo, hi = np.percentile(a, [0.5, 99.5])
+    return np.clip((a - lo) / (hi - lo) * 255, 0, 255).astype(np.uint8)
+
+
+def _lfw_canvas(size: int) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """One lfw_subset face upscaled to ``size`` px on a 320x240 gradient."""
+    import cv2
+
+    face = (skimage_data.lfw_subset()[3] * 255).round().astype(np.uint8)
+    yy, xx = np.mgrid[0:240, 0:320]
+    canvas = (90 + 60 * xx / 320 + 20 * yy / 240).astype(np.uint8)
+    x, y = 140, 90
+    canvas[y : y + size, x : x + size] = cv2.resize(
+        face, (size, size), interpolation=cv2.INTER_CUBIC
+    )
+    return canvas, (x, y, x + size, y + size)
+
+
+# --------------------------------------------------------------------------------------------
+# Pure parts: no detector needed.
+
+
+def test_expand_box_default_margin_and_clipping() -> None:
+    assert expand_box((100, 100, 200, 200), (1000, 1000, 3)) == (60, 40, 240, 230)
+    # near the corner of a 120 (H) x 110 (W) image: clipped to it
+    assert expand_box((5, 5, 105, 105), (120, 110)) == (0, 0, 110, 120)
+
+
+def test_anonymise_fill_covers_box_and_margin_never_an_eye_bar() -> None:
+    image = np.full((300, 300, 3), 200, np.uint8)
+    face = Face((100, 100, 160, 180), 0.9)
+    out = anonymise(image, [face])
+    x0, y0, x1, y1 = expand_box(face.box, image.shape, DEFAULT_MARGIN)
+    assert (out[y0:y1, x0:x1] == 0).all()
+    assert _covers((x0, y0, x1, y1), face.box)
+    # hair, ears and chin: taller and wider than the face box, not a band over the eyes
+    assert (y1 - y0) >= 1.8 * face.height and (x1 - x0) >= 1.7 * face.width
+    outside = np.ones(image.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    assert (out[outside] == 200).all()
+    assert (image == 200).all()  # input untouched
+
+
+def test_anonymise_zero_margin_and_no_faces() -> None:
+    image = np.arange(100 * 120, dtype=np.uint32).reshape(100, 120).astype(np.uint8)
+    out = anonymise(image, [Face((10, 20, 30, 50), 0.9)], margin=Margin(0, 0, 0))
+    assert (out[20:50, 10:30] == 0).all()
+    assert np.array_equal(np.delete(out, np.s_[20:50], axis=0), np.delete(image, np.s_[20:50], 0))
+    same = anonymise(image, [])
+    assert same is not image and same.tobytes() == image.tobytes()
+    with pytest.raises(ValueError):
+        anonymise(image, [], method="eyebar")  # type: ignore[arg-type]
+
+
+def test_merge_faces_unions_overlaps_and_ignores_order() -> None:
+    a, b, c = Face((10, 10, 50, 50), 0.9), Face((12, 8, 52, 48), 0.7), Face((200, 0, 240, 40), 0.8)
+    merged = merge_faces([a, b, c])
+    assert merged == merge_faces([c, b, a])
+    assert merged == [Face((10, 8, 52, 50), 0.9), Face((200, 0, 240, 40), 0.8)]
+
+
+def test_as_bgr_grey_and_rgb() -> None:
+    grey = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    assert as_bgr(grey).shape == (3, 4, 3) and (as_bgr(grey)[:, :, 1] == grey).all()
+    rgb = np.zeros((2, 2, 3), np.uint8)
+    rgb[..., 0] = 255
+    assert (as_bgr(rgb)[..., 2] == 255).all()
+    with pytest.raises(TypeError):
+        as_bgr(grey.astype(np.uint16))
+
+
+def test_person_photo_warnings_skin_without_face() -> None:
+    skin = np.zeros((100, 100, 3), np.uint8)
+    skin[...] = (224, 172, 140)  # a close-up of skin, no face
+    codes = {w.code for w in person_photo_warnings(skin, [])}
+    assert codes == {"person-photo-marks", "person-photo-jewellery", "person-photo-background"}
+    assert person_photo_warnings(_ct_small(), []) == []
+    assert person_photo_warnings(np.full((50, 50, 3), (30, 90, 200), np.uint8), []) == []
+
+
+# --------------------------------------------------------------------------------------------
+# With the real detector.
+
+
+@needs_detector
+def test_astronaut_face_found_and_filled(astronaut: np.ndarray) -> None:
+    faces = DETECTOR.detect(astronaut)
+    assert [f for f in faces if _overlap(f.box, ASTRONAUT_FACE) > 0.7]
+    out, report = remove_faces(astronaut, DETECTOR)
+    assert report.available and report.clean and report.changed and report.method == "fill"
+    assert report.remaining == ()
+    assert any(_covers(r, ASTRONAUT_FACE) for r in report.regions)
+    x0, y0, x1, y1 = ASTRONAUT_FACE
+    assert (out[y0:y1, x0:x1] == 0).all()
+    assert {w.code for w in report.warnings} >= {"person-photo-marks", "person-photo-background"}
+    assert astronaut.tobytes() == skimage_data.astronaut().tobytes()  # input untouched
+
+
+@needs_detector
+@pytest.mark.parametrize("method", ["fill", "pixelate", "blur"])
+def test_redetection_finds_no_face_after_each_method(astronaut: np.ndarray, method: str) -> None:
+    out = anonymise(astronaut, DETECTOR.detect(astronaut), method=method)  # type: ignore[arg-type]
+    assert not [f for f in DETECTOR.detect(out) if _overlap(f.box, ASTRONAUT_FACE) > 0.1]
+    x0, y0, x1, y1 = ASTRONAUT_FACE
+    assert not np.array_equal(out[y0:y1, x0:x1], astronaut[y0:y1, x0:x1])
+    _, report = remove_faces(astronaut, DETECTOR, method=method)  # type: ignore[arg-type]
+    assert report.clean
+
+
+@needs_detector
+def test_grey_and_mirrored_astronaut() -> None:
+    grey = (skimage_data.astronaut() @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)
+    for image, box in [
+        (grey, ASTRONAUT_FACE),
+        (grey[:, ::-1].copy(), (512 - 270, 60, 512 - 181, 178)),
+    ]:
+        out, report = remove_faces(image, DETECTOR)
+        assert report.clean and any(_covers(r, box) for r in report.regions)
+        assert out.shape == image.shape and out.dtype == np.uint8
+
+
+@needs_detector
+@pytest.mark.parametrize("size", [40, 64])
+def test_small_grey_face_removed(size: int) -> None:
+    canvas, box = _lfw_canvas(size)
+    out, report = remove_faces(canvas, DETECTOR)
+    assert report.clean and report.changed
+    x0, y0, x1, y1 = box
+    assert (out[y0:y1, x0:x1] == 0).mean() >= 0.9
+
+
+@needs_detector
+@pytest.mark.parametrize("name", ["coins", "text", "brick", "ct_small"])
+def test_images_without_people_unchanged(name: str) -> None:
+    image = _ct_small() if name == "ct_small" else getattr(skimage_data, name)()
+    out, report = remove_faces(image, DETECTOR)
+    assert out.tobytes() == image.tobytes() and out.shape == image.shape
+    assert report.faces == () and report.clean and not report.changed
+    assert report.warnings == ()
+
+
+@needs_detector
+def test_deterministic(astronaut: np.ndarray) -> None:
+    first = remove_faces(astronaut, DETECTOR, method="pixelate")
+    second = remove_faces(astronaut.copy(), default_detector(), method="pixelate")
+    assert first[0].tobytes() == second[0].tobytes()
+    assert first[1] == second[1]
+
+
+def test_unavailable_detector_is_not_clean(astronaut: np.ndarray) -> None:
+    class Missing:
+        name = "missing"
+
+        def is_available(self) -> bool:
+            return False
+
+        def detect(self, image: np.ndarray) -> list[Face]:
+            raise AssertionError("must not be called")
+
+    out, report = remove_faces(astronaut, Missing())
+    assert not report.available and not report.clean
+    assert out.tobytes() == astronaut.tobytes()
