@@ -143,6 +143,12 @@ def main() -> None:
     metavar="X,Y,W,H",
     help="A box to black out in every image and frame, in pixels (repeatable).",
 )
+@click.option(
+    "--faces/--no-faces",
+    default=None,
+    help="Cover faces in photographs, checked again by the detector (default: the profile's; "
+    "social does).",
+)
 @click.option("--dry-run", is_flag=True, help="Process and verify everything, write nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (never inputs).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
@@ -161,6 +167,7 @@ def scrub(
     dask_address: str | None,
     pixel_text: str | None,
     regions: tuple[str, ...],
+    faces: bool | None,
     dry_run: bool,
     overwrite: bool,
     as_json: bool,
@@ -182,7 +189,7 @@ def scrub(
     Exit status: 0 every file done, 1 some failed, 2 usage error, 130 interrupted.
     """
     try:
-        policy = _policy(profile, with_options, without_options, pixel_text, regions)
+        policy = _policy(profile, with_options, without_options, pixel_text, regions, faces)
         job_list = plan_jobs(
             list(paths),
             Path(output) if output else None,
@@ -373,6 +380,7 @@ def _policy(
     without_options: tuple[str, ...],
     pixel_text: str | None = None,
     regions: tuple[str, ...] = (),
+    faces: bool | None = None,
 ) -> Policy:
     policy = load_policy(profile)
     if with_options or without_options:
@@ -386,6 +394,8 @@ def _policy(
             pixel_text=pixel_text or policy.pixel_text,
             pixel_boxes=policy.pixel_boxes + boxes,
         )
+    if faces is not None:
+        policy = replace(policy, faces=faces)
     return policy
 
 

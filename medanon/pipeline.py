@@ -18,9 +18,10 @@ from pydicom.dataset import Dataset
 from .dicom.engine import HeaderEngine, Outcome
 from .dicom.identifiers import Identifiers
 from .dicom.markers import add_markers, regenerate_file_meta, transfer_syntax_of
-from .dicom.table import CLEAN_PIXEL_DATA_CODE
+from .dicom.table import CLEAN_PIXEL_DATA_CODE, CLEAN_VISUAL_FEATURES_CODE
 from .dicom.verify import verify_output
 from .errors import InputError, MedanonError, VerificationError
+from .faces.stage import clean_dataset_faces, clean_image_faces, head_scan_risk, is_photograph
 from .io import encode_for_output, parse_dicom, read_back, read_bytes, write_atomic
 from .keys import Keyring
 from .pixels.redact import (
@@ -115,9 +116,25 @@ class Scrubber:
                 dataset.BurnedInAnnotation = "NO"
                 extra_codes = (CLEAN_PIXEL_DATA_CODE,)
             transfer_syntax = transfer_syntax_of(dataset)  # rewritten pixels change it
+        if self.policy.faces and "PixelData" in dataset and is_photograph(dataset):
+            faces = clean_dataset_faces(dataset)
+            outcome.counts["faces_removed"] = faces.faces
+            for warning in faces.warnings:
+                outcome.warn(warning)
+            dataset.RecognizableVisualFeatures = "NO"  # PS3.15 E.3.2, after a clean re-check
+            extra_codes = (*extra_codes, CLEAN_VISUAL_FEATURES_CODE)
+            transfer_syntax = transfer_syntax_of(dataset)
+        risk = head_scan_risk(dataset)
+        if risk:
+            outcome.warn(risk)
         add_markers(dataset, self.policy, extra_codes)
         regenerate_file_meta(dataset, transfer_syntax, sop_class, sop_instance)
-        _pixel_warnings(dataset, outcome, cleaned=bool(extra_codes))
+        _pixel_warnings(
+            dataset,
+            outcome,
+            cleaned=CLEAN_PIXEL_DATA_CODE in extra_codes,
+            faces_cleaned=CLEAN_VISUAL_FEATURES_CODE in extra_codes,
+        )
         return outcome, identifiers
 
     def pixel_policy_for(self, dataset: Dataset | None) -> PixelPolicy:
@@ -228,7 +245,16 @@ class Scrubber:
                 outcome.warn("image pixels were not searched for burned-in text")
         else:
             outcome.warn("image pixels were not searched for burned-in text")
-        outcome.warn("image pixels were not searched for faces")
+        if self.policy.faces:
+            cleaned, faces = clean_image_faces(image)
+            outcome.counts["faces_removed"] = faces.faces
+            for warning in faces.warnings:
+                outcome.warn(warning)
+            if faces.faces:
+                image = cleaned
+                data = encode_image(image, image_format, like=stripped.data)
+        else:
+            outcome.warn("image pixels were not searched for faces")
         left = metadata_left(data, image_format)
         if left:
             raise VerificationError(f"metadata left in the output: {', '.join(sorted(set(left)))}")
@@ -242,7 +268,9 @@ def _count_pixels(pixels: PixelOutcome, outcome: Outcome) -> None:
     outcome.counts["ocr_passes"] = pixels.ocr_passes
 
 
-def _pixel_warnings(dataset: Dataset, outcome: Outcome, *, cleaned: bool = False) -> None:
+def _pixel_warnings(
+    dataset: Dataset, outcome: Outcome, *, cleaned: bool = False, faces_cleaned: bool = False
+) -> None:
     """Flag what the header stage cannot clean: pixels may show text or a person (PS3.15 E.3.1,
     E.3.2). BurnedInAnnotation and RecognizableVisualFeatures are set to NO only by the pixel
     stages, after they really cleaned the pixels."""
@@ -253,7 +281,7 @@ def _pixel_warnings(dataset: Dataset, outcome: Outcome, *, cleaned: bool = False
     if not cleaned and (burned == "YES" or (burned != "NO" and modality in TEXT_PRONE_MODALITIES)):
         outcome.warn("pixels may contain burned-in text: pixel cleaning was not run")
     visual = str(dataset.get("RecognizableVisualFeatures", "") or "").upper()
-    if visual == "YES" or (visual != "NO" and modality in PHOTO_MODALITIES):
+    if not faces_cleaned and (visual == "YES" or (visual != "NO" and modality in PHOTO_MODALITIES)):
         outcome.warn("pixels may show recognisable features: face cleaning was not run")
 
 

@@ -125,6 +125,7 @@ class Policy:
     pixel_text: str = "none"  # burned-in text: "none", "phi" or "all" (medanon.pixels.redact)
     pixel_boxes: tuple[Box, ...] = ()  # filled in every image whatever OCR finds
     pixel_rules: tuple[RegionRule, ...] = ()  # boxes for images of a given make and size
+    faces: bool = False  # remove faces from photographs (medanon.faces)
     source: str = "builtin"
 
     def __post_init__(self) -> None:
@@ -205,7 +206,7 @@ def _check_box(box: object) -> Box:
 
 def _parse_pixels(data: dict[str, Any], base: Policy) -> dict[str, Any]:
     pixels = data.get("pixels", {})
-    unknown = set(pixels) - {"text", "boxes", "rules"}
+    unknown = set(pixels) - {"text", "boxes", "rules", "faces"}
     if unknown:
         raise ProfileError(f"[pixels]: unknown keys {sorted(unknown)}")
     rules = list(base.pixel_rules)
@@ -229,6 +230,7 @@ def _parse_pixels(data: dict[str, Any], base: Policy) -> dict[str, Any]:
         "pixel_text": str(pixels.get("text", base.pixel_text)),
         "pixel_boxes": base.pixel_boxes + tuple(_check_box(b) for b in pixels.get("boxes", [])),
         "pixel_rules": tuple(rules),
+        "faces": bool(pixels.get("faces", base.faces)),
     }
 
 

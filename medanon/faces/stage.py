@@ -1,0 +1,119 @@
+"""The face stage wired to images and DICOM datasets (PS3.15 E.3.2, Clean Recognizable Visual
+Features Option).
+
+Faces are removed from photographs (DICOM VL photographic and secondary-capture colour images,
+photo modalities, ordinary pictures) in every frame; the detector runs again on the result and
+only a clean second look lets Recognizable Visual Features (0028,0302) say NO. A face still
+found, or no detector, fails the file: it is never passed as anonymous.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from pydicom.dataset import Dataset
+
+from ..errors import InputError
+from ..pixels.codec import decode_frames, encode_frames
+from .anonymise import FaceReport, remove_faces
+
+PHOTO_MODALITIES = frozenset({"XC", "GM", "ES", "OP", "SM", "DOC"})
+VL_CLASS_ROOT = "1.2.840.10008.5.1.4.1.1.77."  # VL Image Storage family (PS3.4 B.5)
+SECONDARY_CAPTURE_ROOT = "1.2.840.10008.5.1.4.1.1.7"
+HEAD_WORDS = ("HEAD", "BRAIN", "SKULL", "FACE", "CRANE", "CRÂNE", "TETE", "TÊTE", "ORBIT", "SINUS")
+
+
+class FaceCleaningError(InputError):
+    """Faces could not be removed, or proven removed (fail closed)."""
+
+
+@dataclass
+class FaceOutcome:
+    """What the face stage did: counts and warning texts, no pixel values."""
+
+    faces: int = 0
+    regions: int = 0
+    clean: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def is_photograph(dataset: Dataset) -> bool:
+    """Whether a dataset's pixels are a photograph in which a person may appear: VL classes,
+    photo modalities, and colour secondary captures."""
+    sop_class = str(dataset.get("SOPClassUID", "") or "")
+    modality = str(dataset.get("Modality", "") or "").upper()
+    colour = int(dataset.get("SamplesPerPixel", 1) or 1) == 3 or str(
+        dataset.get("PhotometricInterpretation", "")
+    ).startswith(("RGB", "YBR", "PALETTE"))
+    if sop_class.startswith(VL_CLASS_ROOT) or modality in PHOTO_MODALITIES:
+        return True
+    return sop_class.startswith(SECONDARY_CAPTURE_ROOT) and colour and modality != "US"
+
+
+def head_scan_risk(dataset: Dataset) -> str | None:
+    """A warning for CT/MR of the head with thin slices: a face can be rebuilt from the series
+    by volume rendering (a residual risk medanon does not remove)."""
+    modality = str(dataset.get("Modality", "") or "").upper()
+    if modality not in ("CT", "MR"):
+        return None
+    text = " ".join(
+        str(dataset.get(keyword, "") or "")
+        for keyword in ("BodyPartExamined", "StudyDescription", "SeriesDescription", "ProtocolName")
+    ).upper()
+    if not any(word in text for word in HEAD_WORDS):
+        return None
+    try:
+        thickness = float(dataset.get("SliceThickness", 0) or 0)
+    except (TypeError, ValueError):
+        thickness = 0.0
+    if thickness and thickness > 3.0:
+        return None
+    return (
+        "head CT/MR with thin slices: a face can be reconstructed from the whole series "
+        "(residual risk; deface the volume before sharing it)"
+    )
+
+
+def clean_image_faces(image: NDArray[np.generic]) -> tuple[NDArray[np.generic], FaceOutcome]:
+    """Faces of one image (grey, or colour in OpenCV's BGR order) removed and re-checked."""
+    out, report = remove_faces(image)
+    return out, _outcome(report)
+
+
+def clean_dataset_faces(dataset: Dataset) -> FaceOutcome:
+    """Faces removed from every frame of a DICOM photograph, written back losslessly."""
+    frames = decode_frames(dataset)
+    outcome = FaceOutcome(clean=True)
+    changed = False
+    for index in range(frames.array.shape[0]):
+        frame = frames.array[index]
+        bgr = frame[..., ::-1] if frame.ndim == 3 else frame  # canonical RGB -> OpenCV BGR
+        out, report = remove_faces(np.ascontiguousarray(bgr))
+        part = _outcome(report)
+        outcome.faces += part.faces
+        outcome.regions += part.regions
+        outcome.clean = outcome.clean and part.clean
+        outcome.warnings += [w for w in part.warnings if w not in outcome.warnings]
+        if report.changed:
+            frames.array[index] = out[..., ::-1] if out.ndim == 3 else out
+            changed = True
+    if changed:
+        encode_frames(dataset, frames, changed=True)
+    return outcome
+
+
+def _outcome(report: FaceReport) -> FaceOutcome:
+    if not report.available:
+        raise FaceCleaningError("face removal requested but no face detector is available")
+    if not report.clean:
+        raise FaceCleaningError(
+            f"{len(report.remaining)} face(s) still detected after removal: not anonymous"
+        )
+    return FaceOutcome(
+        faces=len(report.faces),
+        regions=len(report.regions),
+        clean=True,
+        warnings=[w.message for w in report.warnings],
+    )

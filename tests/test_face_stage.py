@@ -1,0 +1,83 @@
+"""Faces removed from photographs in the pipeline: DICOM VL photographs and ordinary pictures."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+from medanon import Keyring, Scrubber, load_policy
+from medanon.faces import default_detector
+from medanon.faces.stage import head_scan_risk, is_photograph
+
+skimage_data = pytest.importorskip("skimage.data")
+pytestmark = pytest.mark.skipif(
+    not default_detector().is_available(), reason="no face detector installed"
+)
+VL_PHOTOGRAPHIC = "1.2.840.10008.5.1.4.1.1.77.1.4"
+
+
+def photo_dataset() -> Dataset:
+    rgb = skimage_data.astronaut()  # public test picture shipped with scikit-image
+    ds = Dataset()
+    ds.SOPClassUID = VL_PHOTOGRAPHIC
+    ds.SOPInstanceUID = generate_uid()
+    ds.Modality = "XC"
+    ds.PatientName = "DUPONTEL^Marguerite"
+    ds.PatientID = "PID48151623"
+    ds.SamplesPerPixel = 3
+    ds.PhotometricInterpretation = "RGB"
+    ds.PlanarConfiguration = 0
+    ds.Rows, ds.Columns = rgb.shape[:2]
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit = 7
+    ds.PixelRepresentation = 0
+    ds.PixelData = rgb.tobytes()
+    ds.file_meta = Dataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    return ds
+
+
+def test_face_removed_from_a_dicom_photograph(keyring: Keyring, tmp_path: Path) -> None:
+    source = tmp_path / "photo.dcm"
+    photo_dataset().save_as(source, enforce_file_format=True)
+    policy = replace(load_policy("research"), faces=True)
+    result = Scrubber(policy, keyring).scrub_file(source, tmp_path / "o.dcm")
+    assert result.status == "ok", result.error
+    assert result.actions["faces_removed"] >= 1
+    out = dcmread(tmp_path / "o.dcm")
+    assert out.RecognizableVisualFeatures == "NO"
+    assert "113102" in {i.CodeValue for i in out.DeidentificationMethodCodeSequence}
+    bgr = np.ascontiguousarray(out.pixel_array[..., ::-1])
+    assert default_detector().detect(bgr) == []
+    assert any("photograph of a person" in w for w in result.warnings)
+
+
+def test_face_removed_from_a_jpeg_with_the_social_profile(keyring: Keyring, tmp_path: Path) -> None:
+    source = tmp_path / "portrait.jpg"
+    cv2.imwrite(str(source), cv2.cvtColor(skimage_data.astronaut(), cv2.COLOR_RGB2BGR))
+    result = Scrubber(load_policy("social"), keyring).scrub_file(source, tmp_path / "o.jpg")
+    assert result.status == "ok", result.error
+    assert result.actions["faces_removed"] >= 1
+    assert default_detector().detect(cv2.imread(str(tmp_path / "o.jpg"))) == []
+
+
+def test_photographs_and_head_scans_are_recognised() -> None:
+    assert is_photograph(photo_dataset())
+    ct = Dataset()
+    ct.Modality = "CT"
+    ct.BodyPartExamined = "HEAD"
+    ct.SliceThickness = "1.25"
+    assert not is_photograph(ct)
+    assert head_scan_risk(ct) is not None
+    ct.SliceThickness = "5"
+    assert head_scan_risk(ct) is None
+    ct.BodyPartExamined = "CHEST"
+    ct.SliceThickness = "1"
+    assert head_scan_risk(ct) is None
