@@ -149,6 +149,18 @@ def main() -> None:
     help="Cover faces in photographs, checked again by the detector (default: the profile's; "
     "social does).",
 )
+@click.option(
+    "--verdict",
+    "verdict_channel",
+    type=click.Choice(["social", "publication", "teaching", "none"]),
+    help="Judge each output for sharing on this channel and record the verdict in the report "
+    "(default: the profile's; social judges for social networks).",
+)
+@click.option(
+    "--jurisdiction",
+    type=click.Choice(["fr", "uk", "us"]),
+    help="Rules the verdict applies (default: the profile's, fr).",
+)
 @click.option("--dry-run", is_flag=True, help="Process and verify everything, write nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (never inputs).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
@@ -168,6 +180,8 @@ def scrub(
     pixel_text: str | None,
     regions: tuple[str, ...],
     faces: bool | None,
+    verdict_channel: str | None,
+    jurisdiction: str | None,
     dry_run: bool,
     overwrite: bool,
     as_json: bool,
@@ -190,6 +204,13 @@ def scrub(
     """
     try:
         policy = _policy(profile, with_options, without_options, pixel_text, regions, faces)
+        if verdict_channel is not None or jurisdiction is not None:
+            channel = policy.verdict_channel if verdict_channel is None else verdict_channel
+            policy = replace(
+                policy,
+                verdict_channel=None if channel == "none" else channel,
+                verdict_jurisdiction=jurisdiction or policy.verdict_jurisdiction,
+            )
         job_list = plan_jobs(
             list(paths),
             Path(output) if output else None,

@@ -51,6 +51,7 @@ class FileResult:
     warnings: list[str] = field(default_factory=list)
     uid_map: dict[str, str] = field(default_factory=dict, repr=False)
     patient_map: dict[str, str] = field(default_factory=dict, repr=False)
+    verdict: dict[str, Any] | None = None
 
     def record(self) -> dict[str, Any]:
         """The JSON Lines record (mappings excluded: they are written only with --mapping)."""
@@ -61,6 +62,7 @@ class FileResult:
             "error": self.error,
             "actions": dict(sorted(self.actions.items())),
             "warnings": self.warnings,
+            **({"verdict": self.verdict} if self.verdict is not None else {}),
         }
 
 
@@ -189,9 +191,11 @@ class Scrubber:
                 data, outcome = self._scrub_image(raw, image_format)
             else:
                 data, outcome = self._scrub_dicom(raw)
+            verdict = None
             if not dry_run and destination is not None:
                 write_atomic(destination, data, overwrite=overwrite, durable=durable)
                 read_back(destination, data)
+                verdict = self._verdict(destination)
         except MedanonError as exc:
             return FileResult(str(source), None, "failed", error=str(exc))
         return FileResult(
@@ -202,7 +206,32 @@ class Scrubber:
             warnings=list(outcome.warnings),
             uid_map=outcome.uid_map,
             patient_map=outcome.patient_map,
+            verdict=verdict,
         )
+
+    def _verdict(self, output: Path) -> dict[str, Any] | None:
+        """The sharing verdict of a written output, when the policy asks: verdict, status and
+        signal ids with their rule, never the text or values that triggered them."""
+        if self.policy.verdict_channel is None:
+            return None
+        from .verdict import LoadError, assess_file
+
+        try:
+            _, verdict = assess_file(
+                output,
+                channel=self.policy.verdict_channel,
+                jurisdiction=self.policy.verdict_jurisdiction,
+                lang="en",
+            )
+        except LoadError:
+            return {"verdict": "unknown", "status": "not an image", "signals": []}
+        return {
+            "verdict": verdict.verdict,
+            "status": verdict.status,
+            "channel": verdict.channel,
+            "jurisdiction": verdict.jurisdiction,
+            "signals": sorted({f"{j.signal.id} {j.severity}: {j.rule}" for j in verdict.signals}),
+        }
 
     def _scrub_dicom(self, raw: bytes) -> tuple[bytes, Outcome]:
         """DICOM bytes in, verified de-identified DICOM bytes out."""

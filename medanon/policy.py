@@ -53,6 +53,7 @@ _KNOWN_KEYS = {
     "pseudonyms",
     "dates",
     "pixels",
+    "verdict",
 }
 _TEMPLATE_RE = re.compile(r"\{hash(?::(\d+))?\}")
 
@@ -126,6 +127,8 @@ class Policy:
     pixel_boxes: tuple[Box, ...] = ()  # filled in every image whatever OCR finds
     pixel_rules: tuple[RegionRule, ...] = ()  # boxes for images of a given make and size
     faces: bool = False  # remove faces from photographs (medanon.faces)
+    verdict_channel: str | None = None  # judge each output for sharing (medanon.verdict)
+    verdict_jurisdiction: str = "fr"
     source: str = "builtin"
 
     def __post_init__(self) -> None:
@@ -153,6 +156,10 @@ class Policy:
             _check_template(template)
         if not 1 <= self.max_shift_days <= 36500:
             raise ProfileError("dates.max_shift_days must be between 1 and 36500")
+        if self.verdict_channel not in (None, "social", "publication", "teaching"):
+            raise ProfileError("verdict.channel must be social, publication or teaching")
+        if self.verdict_jurisdiction not in ("fr", "uk", "us"):
+            raise ProfileError("verdict.jurisdiction must be fr, uk or us")
         if self.pixel_text not in PIXEL_TEXT_MODES:
             raise ProfileError(f"pixels.text must be one of {', '.join(PIXEL_TEXT_MODES)}")
         for box in self.pixel_boxes:
@@ -325,6 +332,10 @@ def load_policy(name_or_path: str = "basic", _seen: tuple[str, ...] = ()) -> Pol
         patient_name_template=str(pseudonyms.get("patient_name", base.patient_name_template)),
         max_shift_days=int(dates.get("max_shift_days", base.max_shift_days)),
         **_parse_pixels(data, base),
+        verdict_channel=data.get("verdict", {}).get("channel", base.verdict_channel),
+        verdict_jurisdiction=str(
+            data.get("verdict", {}).get("jurisdiction", base.verdict_jurisdiction)
+        ),
         source=source,
     )
 

@@ -186,3 +186,38 @@ def test_unreadable_shapes_inside_the_ultrasound_image_are_not_text() -> None:
         [inside, readable_inside, outside], "all", Identifiers(), image_areas=((40, 40, 200, 200),)
     )
     assert chosen == [readable_inside, outside]
+
+
+def test_scrub_records_the_sharing_verdict_without_text(keyring: Keyring, tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    source = tmp_path / "in.dcm"
+    burned_dataset().save_as(source, enforce_file_format=True)
+    report = tmp_path / "run.jsonl"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "medanon.cli",
+            "scrub",
+            str(source),
+            "-o",
+            str(tmp_path / "out"),
+            "--profile",
+            "social",
+            "--report",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    record = json.loads(report.read_text().splitlines()[0])
+    assert record["verdict"]["verdict"] in ("acceptable", "warning", "blocked")
+    assert record["verdict"]["channel"] == "social"
+    assert "DUPONTEL" not in report.read_text().upper()

@@ -47,8 +47,10 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -99,6 +101,7 @@ class FinderConfig:
     min_glyph_px: int = 2
     max_glyph_px: int = 48
     line_gap: float = 1.1  # horizontal gap allowed inside a line, in glyph heights
+    trim_lines: bool = True  # drop components outside a line's band or taller than its glyphs
     # Rendering for OCR.
     # Scale each line so its glyphs are target_glyph_px tall, or else a fixed 2x. Measured on
     # bench_text.py: the fixed 2x reads as much (glyphs too small to read at 2x are returned as
@@ -116,14 +119,23 @@ class FinderConfig:
     min_confidence: float = 45.0
     frame_min_confidence: float = 70.0
     report_unreadable: bool = True
+    grow: bool = True  # extend found lines to glyph pieces beside them (see _grow)
+    grow_gap: float = 1.5  # in glyph heights
+    grow_max: float = 8.0  # in glyph heights, on each side
     line_min_confidence: float = 60.0
     # Box padding, in glyph heights, plus pad_px. Boxes are snapped to the ink, so little is
     # needed; horizontal padding is cheap (lines are short) and catches lost end characters.
     pad_x: float = 0.25
     pad_y: float = 0.05
     pad_px: int = 1
+    snap_px: int = 2  # how far a box may move out to the anti-aliased edge of its ink
     timeout: float = 60.0
     tesseract: str = field(default="tesseract")
+    # OCR engine: "auto" reads in-process with tesserocr (libtesseract, no start-up cost per
+    # call) when it is installed and the language data is found, else runs the binary;
+    # "tesserocr" or "binary" force one.
+    engine: str = "auto"
+    tessdata: str | None = None  # folder of *.traineddata; None: $TESSDATA_PREFIX, the binary's
 
 
 # --------------------------------------------------------------------------- availability
@@ -141,9 +153,76 @@ def _tesseract_path(cmd: str) -> str | None:
     return path
 
 
+def _has_langs(folder: str, lang: str) -> bool:
+    return all(os.path.isfile(os.path.join(folder, f"{x}.traineddata")) for x in lang.split("+"))
+
+
+@functools.lru_cache(maxsize=8)
+def _tessdata_dir(lang: str, explicit: str | None, tesseract: str) -> str | None:
+    """A folder holding ``lang``'s traineddata, for tesserocr (which does not know Debian's).
+
+    Tried in order: the configured folder, ``$TESSDATA_PREFIX`` (the folder or its ``tessdata``
+    child), the folder the Tesseract binary reports, and the usual system folders.
+    """
+    folders: list[str] = []
+    if explicit:
+        folders.append(explicit)
+    prefix = os.environ.get("TESSDATA_PREFIX")
+    if prefix:
+        folders += [prefix, os.path.join(prefix, "tessdata")]
+    path = _tesseract_path(tesseract)
+    if path is not None:
+        try:
+            out = subprocess.run(
+                [path, "--list-langs"], capture_output=True, timeout=20, check=False
+            ).stdout.decode("utf-8", "replace")
+            m = re.search(r'"([^"]+)"', out)
+            if m:
+                folders.append(m.group(1))
+        except (OSError, subprocess.SubprocessError):
+            pass
+    for root in ("/usr/share/tesseract-ocr", "/usr/share", "/usr/local/share"):
+        if os.path.isdir(root):
+            for sub in sorted(os.listdir(root), reverse=True):  # newest version first
+                folders.append(os.path.join(root, sub, "tessdata"))
+            folders.append(os.path.join(root, "tessdata"))
+    for folder in folders:
+        if os.path.isdir(folder) and _has_langs(folder, lang):
+            return folder.rstrip("/") + "/"
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _tesserocr():  # type: ignore[no-untyped-def]
+    try:
+        import tesserocr  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # optional: the binary is the fallback
+        return None
+    return tesserocr
+
+
+def _in_process(config: FinderConfig) -> str | None:
+    """The tessdata folder when OCR runs in-process with tesserocr, else None (the binary)."""
+    if config.engine == "binary" or _tesserocr() is None:
+        if config.engine == "tesserocr":
+            raise OCRUnavailable("tesserocr is not installed")
+        return None
+    folder = _tessdata_dir(config.lang, config.tessdata, config.tesseract)
+    if folder is None and config.engine == "tesserocr":
+        raise OCRUnavailable(f"no traineddata for {config.lang!r} found for tesserocr")
+    return folder
+
+
 def is_available(tesseract: str = "tesseract") -> bool:
-    """Whether the Tesseract binary can be found and started."""
+    """Whether OCR can run: tesserocr with English data, or the Tesseract binary."""
+    if _tesserocr() is not None and _tessdata_dir("eng", None, tesseract) is not None:
+        return True
     return _tesseract_path(tesseract) is not None
+
+
+def _check_available(config: FinderConfig) -> None:
+    if _in_process(config) is None and _tesseract_path(config.tesseract) is None:
+        raise OCRUnavailable(f"Tesseract binary {config.tesseract!r} not found or not runnable")
 
 
 # --------------------------------------------------------------------------- OCR
@@ -159,11 +238,63 @@ class _Word:
     text: str
 
 
-def _ocr(image: np.ndarray, config: FinderConfig) -> list[_Word]:
-    """Run Tesseract once on a grey image (dark text on light) and return its words.
+_local = threading.local()
 
-    The image goes through stdin as PNG and the TSV comes back on stdout: no temporary files.
+
+def _api(folder: str, config: FinderConfig):  # type: ignore[no-untyped-def]
+    """This thread's tesserocr engine for (tessdata, lang, psm): started once (~0.15 s), then
+    reused; an engine is not shared between threads."""
+    key = (folder, config.lang, config.psm)
+    engines = getattr(_local, "engines", None)
+    if engines is None:
+        engines = _local.engines = {}
+    api = engines.get(key)
+    if api is None:
+        tesserocr = _tesserocr()
+        try:
+            api = tesserocr.PyTessBaseAPI(path=folder, lang=config.lang, psm=config.psm)
+        except RuntimeError as exc:
+            raise OCRUnavailable(f"tesserocr cannot start: {exc}") from exc
+        engines[key] = api
+    return api
+
+
+def _parse_tsv(tsv: str) -> list[_Word]:
+    words: list[_Word] = []
+    for line in tsv.splitlines():
+        parts = line.split("\t")
+        if len(parts) < 12 or parts[0] != "5":
+            continue
+        text = parts[11].strip()
+        if not text:
+            continue
+        try:
+            x, y, w, h = (int(v) for v in parts[6:10])
+            conf = float(parts[10])
+        except ValueError:
+            continue
+        words.append(_Word(x, y, w, h, conf, text))
+    return words
+
+
+def _ocr(image: np.ndarray, config: FinderConfig) -> list[_Word]:
+    """Read a grey image (dark text on light) once and return its words.
+
+    In-process with tesserocr when available; else the binary, with the image on stdin as PNG
+    and the TSV back on stdout (no temporary files).
     """
+    image = np.ascontiguousarray(image, dtype=np.uint8)
+    folder = _in_process(config)
+    if folder is not None:
+        api = _api(folder, config)
+        h, w = image.shape
+        api.SetImageBytes(image.tobytes(), w, h, 1, w)
+        api.SetSourceResolution(70)  # what the binary assumes for a PNG without resolution
+        try:
+            api.Recognize()
+            return _parse_tsv(api.GetTSVText(0) or "")
+        finally:
+            api.Clear()
     path = _tesseract_path(config.tesseract)
     if path is None:
         raise OCRUnavailable(f"Tesseract binary {config.tesseract!r} not found or not runnable")
@@ -180,21 +311,7 @@ def _ocr(image: np.ndarray, config: FinderConfig) -> list[_Word]:
         raise OCRUnavailable(f"Tesseract failed to run: {type(exc).__name__}") from exc
     if res.returncode != 0:
         raise OCRUnavailable(f"Tesseract exited with status {res.returncode}")
-    words: list[_Word] = []
-    for line in res.stdout.decode("utf-8", "replace").splitlines()[1:]:
-        parts = line.split("\t")
-        if len(parts) < 12 or parts[0] != "5":
-            continue
-        text = parts[11].strip()
-        if not text:
-            continue
-        try:
-            x, y, w, h = (int(v) for v in parts[6:10])
-            conf = float(parts[10])
-        except ValueError:
-            continue
-        words.append(_Word(x, y, w, h, conf, text))
-    return words
+    return _parse_tsv(res.stdout.decode("utf-8", "replace"))
 
 
 def _plausible(word: _Word, min_conf: float) -> bool:
@@ -255,11 +372,17 @@ def _plateau_levels(grey: np.ndarray, config: FinderConfig) -> list[int]:
     return sorted(int(v) for v in levels)
 
 
-def _glyph_components(mask: np.ndarray, config: FinderConfig) -> np.ndarray:
-    """Keep the connected components of a binary mask that could be glyphs (or short words)."""
+def _glyph_components(
+    mask: np.ndarray, config: FinderConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Connected components of a binary mask that could be glyphs (or short words).
+
+    Returns the label image, the component stats and the labels kept (components of one mask
+    never touch, so dropping some leaves the others as they were).
+    """
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n <= 1:
-        return np.zeros_like(mask)
+        return labels, stats, np.zeros(0, np.int64)
     w, h, area = stats[:, 2], stats[:, 3], stats[:, 4]
     fill = area / np.maximum(w * h, 1)
     keep = (
@@ -271,7 +394,7 @@ def _glyph_components(mask: np.ndarray, config: FinderConfig) -> np.ndarray:
         & ~((h <= 2) & (w > 12))  # rules and box edges, not glyphs
     )
     keep[0] = False
-    return keep[labels].astype(np.uint8)
+    return labels, stats, np.flatnonzero(keep)
 
 
 @dataclass
@@ -283,17 +406,49 @@ class _Line:
     glyph: float  # median component height
     n: int  # components
     aligned: bool  # three or more glyphs of equal height on one baseline
-    ink: np.ndarray  # bool, h x w: this line's components
+    ink: np.ndarray | None  # bool, h x w: this line's components (None: not built yet)
     score: float
+    worth: bool = True  # passes the shape tests (a candidate for OCR); else a fragment
+    labels: np.ndarray | None = None  # for building a fragment's ink when it is needed
+    members: np.ndarray | None = None
+    levels: tuple[float, float, float] | None = None  # cache of _levels
+
+    def ink_mask(self) -> np.ndarray:
+        if self.ink is None:
+            assert self.labels is not None and self.members is not None
+            crop = self.labels[self.y : self.y + self.h, self.x : self.x + self.w]
+            self.ink = np.isin(crop, self.members)
+        return self.ink
 
 
-def _group_lines(mask: np.ndarray, config: FinderConfig) -> list[_Line]:
-    """Group glyph components into lines: overlapping vertically, similar heights, small gaps."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    if n <= 1:
+def _tiny_shape(glyph: float, w: int, h: int) -> bool:
+    return glyph <= 6 and w >= 5 * h and h <= 8
+
+
+def _worth_shape(glyph: float, w: int, h: int, area: int) -> bool:
+    """Cheap shape tests that drop anatomy specks and blobs before they cost OCR time.
+
+    Identifying text has several characters: a line narrower than 1.5 glyph heights is a speck,
+    a vessel or a lone marker (L, R), and a line much taller than its glyphs is a chain of
+    anatomy.
+    """
+    if _tiny_shape(glyph, w, h):
+        return True
+    fill = area / max(w * h, 1)
+    return glyph >= 3 and w >= 1.5 * h and h <= 2.2 * glyph + 2 and fill <= 0.75
+
+
+def _group_lines(
+    labels: np.ndarray, stats: np.ndarray, kept: np.ndarray, config: FinderConfig
+) -> list[_Line]:
+    """Group glyph components into lines: overlapping vertically, similar heights, small gaps.
+
+    Lines failing the cheap shape tests are dropped before their ink mask is built.
+    """
+    m = kept.size
+    if m == 0:
         return []
-    x, y, w, h = (stats[1:, i].astype(np.int64) for i in range(4))
-    m = n - 1
+    x, y, w, h, area = (stats[kept, i].astype(np.int64) for i in range(5))
     parent = np.arange(m)
 
     def find(i: int) -> int:
@@ -305,12 +460,10 @@ def _group_lines(mask: np.ndarray, config: FinderConfig) -> list[_Line]:
     order = np.argsort(x, kind="stable")
     xs, ws, ys, hs = x[order], w[order], y[order], h[order]
     right = xs + ws
-    for a in range(m):
-        reach = right[a] + config.line_gap * max(hs[a], 4)
-        end = int(np.searchsorted(xs, reach, side="right"))
-        if end <= a + 1:
-            continue
-        cand = np.arange(a + 1, end)
+    reach = right + config.line_gap * np.maximum(hs, 4)
+    ends = np.searchsorted(xs, reach, side="right")
+    for a in np.flatnonzero(ends > np.arange(m) + 1):
+        cand = np.arange(a + 1, ends[a])
         overlap = np.minimum(ys[a] + hs[a], ys[cand] + hs[cand]) - np.maximum(ys[a], ys[cand])
         small = np.minimum(hs[a], hs[cand])
         big = np.maximum(hs[a], hs[cand])
@@ -325,13 +478,45 @@ def _group_lines(mask: np.ndarray, config: FinderConfig) -> list[_Line]:
                 parent[max(ra, rc)] = min(ra, rc)
     roots = np.array([find(i) for i in range(m)])
     lines: list[_Line] = []
-    for r in np.unique(roots):
-        idx = np.flatnonzero(roots == r)
+    sort = np.argsort(roots, kind="stable")
+    bounds = np.flatnonzero(np.diff(roots[sort])) + 1
+    for idx in np.split(sort, bounds):
+        if config.trim_lines and idx.size >= 3:
+            # Anatomy chained to a line (a vessel under a word, speckle beside it) sticks out of
+            # the line's band or is taller than its glyphs: drop it, so the box stays on the text.
+            g = float(np.median(h[idx]))
+            top, bottom = float(np.median(y[idx])), float(np.median(y[idx] + h[idx]))
+            inside = (
+                (h[idx] <= 1.5 * g + 2)
+                & (y[idx] >= top - 0.6 * g - 1)
+                & (y[idx] + h[idx] <= bottom + 0.6 * g + 1)
+            )
+            if inside.sum() >= 2:
+                idx = idx[inside]
         lx, ly = int(x[idx].min()), int(y[idx].min())
         lw = int((x[idx] + w[idx]).max()) - lx
         lh = int((y[idx] + h[idx]).max()) - ly
         hh = h[idx].astype(np.float64)
         glyph = float(np.median(hh))
+        if not _worth_shape(glyph, lw, lh, int(area[idx].sum())):
+            if lw <= 12 * glyph + 4:  # a fragment: may extend a line found elsewhere
+                lines.append(
+                    _Line(
+                        lx,
+                        ly,
+                        lw,
+                        lh,
+                        glyph,
+                        int(idx.size),
+                        False,
+                        None,
+                        0.0,
+                        False,
+                        labels,
+                        kept[idx],
+                    )
+                )
+            continue
         tall = hh >= 0.6 * hh.max()
         bottoms = (y[idx] + h[idx])[tall].astype(np.float64)
         aligned = bool(
@@ -339,13 +524,15 @@ def _group_lines(mask: np.ndarray, config: FinderConfig) -> list[_Line]:
             and np.std(bottoms) <= 0.15 * glyph + 0.5
             and np.std(hh[tall]) <= 0.2 * glyph + 0.5
         )
-        ink = np.isin(labels[ly : ly + lh, lx : lx + lw], idx + 1)
+        ink = np.isin(labels[ly : ly + lh, lx : lx + lw], kept[idx])
         score = idx.size * (2.0 if aligned else 1.0)
         lines.append(_Line(lx, ly, lw, lh, glyph, int(idx.size), aligned, ink, score))
     return lines
 
 
-def _candidate_masks(image: np.ndarray, config: FinderConfig) -> list[np.ndarray]:
+def _candidate_masks(
+    image: np.ndarray, config: FinderConfig
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Glyph-like components, one mask per detector (stroke polarity and plane, plateau, chroma).
 
     Masks are grouped into lines one by one, never OR-ed first: the top-hat of speckle touching
@@ -356,14 +543,14 @@ def _candidate_masks(image: np.ndarray, config: FinderConfig) -> list[np.ndarray
     masks: list[np.ndarray] = []
     if config.strokes:
         for plane in _planes(image, config):
-            masks += [_glyph_components(m, config) for m in _stroke_masks(plane, config)]
+            masks += _stroke_masks(plane, config)
     if config.plateaus:
-        for v in _plateau_levels(grey, config):
-            masks.append(_glyph_components((grey == v).astype(np.uint8), config))
+        masks += [(grey == v).astype(np.uint8) for v in _plateau_levels(grey, config)]
     if image.ndim == 3 and config.colour_channels:
         chroma = image.max(axis=2).astype(np.int16) - image.min(axis=2)
-        masks.append(_glyph_components((chroma >= config.chroma_min).astype(np.uint8), config))
-    return [m for m in masks if m.any()]
+        masks.append((chroma >= config.chroma_min).astype(np.uint8))
+    comps = [_glyph_components(m, config) for m in masks]
+    return [c for c in comps if c[2].size]
 
 
 def _inside(a: _Line, b: _Line) -> float:
@@ -374,12 +561,11 @@ def _inside(a: _Line, b: _Line) -> float:
     return inter / max(a.w * a.h, 1)
 
 
-def _contrast_ok(image: np.ndarray, ln: _Line, config: FinderConfig) -> bool:
-    """Whether the line's ink stands out from the band around its box.
-
-    This drops the black-hat of light text (the dark gaps between its letters, which are as dark
-    as the band around the word) and the top-hat of dark text, as well as faint anatomy.
-    """
+def _levels(image: np.ndarray, ln: _Line, config: FinderConfig) -> tuple[float, float, float]:
+    """Grey level of the line's ink, of the band around its box, and the ink's contrast (grey,
+    or the best channel for coloured ink over grey of the same luminance). Cached on the line."""
+    if ln.levels is not None:
+        return ln.levels
     grey = _grey(image)
     hgt, wid = grey.shape
     m = int(max(2, round(0.4 * ln.glyph)))
@@ -388,10 +574,12 @@ def _contrast_ok(image: np.ndarray, ln: _Line, config: FinderConfig) -> bool:
     outer = grey[y0:y1, x0:x1]
     band = np.ones(outer.shape, bool)
     band[ln.y - y0 : ln.y - y0 + ln.h, ln.x - x0 : ln.x - x0 + ln.w] = False
-    if not band.any():
-        return True
     inner = grey[ln.y : ln.y + ln.h, ln.x : ln.x + ln.w]
-    ink = float(np.median(inner[ln.ink]))
+    lnk = ln.ink_mask()
+    ink = float(np.median(inner[lnk]))
+    if not band.any():
+        ln.levels = (ink, ink, 255.0)
+        return ln.levels
     around = float(np.median(outer[band]))
     diff = abs(ink - around)
     if image.ndim == 3 and config.colour_channels and diff < config.stroke_contrast / 2:
@@ -399,37 +587,106 @@ def _contrast_ok(image: np.ndarray, ln: _Line, config: FinderConfig) -> bool:
         for c in range(3):
             ch_in = image[ln.y : ln.y + ln.h, ln.x : ln.x + ln.w, c]
             ch_out = image[y0:y1, x0:x1, c]
-            d = abs(float(np.median(ch_in[ln.ink])) - float(np.median(ch_out[band])))
+            d = abs(float(np.median(ch_in[lnk])) - float(np.median(ch_out[band])))
             diff = max(diff, d)
-    return diff >= config.stroke_contrast / 2
+    ln.levels = (ink, around, diff)
+    return ln.levels
 
 
-def _worth_reading(ln: _Line) -> bool:
-    """Cheap shape tests that drop anatomy specks and blobs before they cost OCR time."""
-    if _tiny_text(ln):
-        return True
-    fill = float(ln.ink.sum()) / max(ln.w * ln.h, 1)
-    # Identifying text has several characters: a line narrower than 1.5 glyph heights is a
-    # speck, a vessel or a lone marker (L, R), and a line much taller than its glyphs is a
-    # chain of anatomy.
-    return ln.glyph >= 3 and ln.w >= 1.5 * ln.h and ln.h <= 2.2 * ln.glyph + 2 and fill <= 0.75
+def _contrast_ok(image: np.ndarray, ln: _Line, config: FinderConfig) -> bool:
+    """Whether the line's ink stands out from the band around its box.
+
+    This drops the black-hat of light text (the dark gaps between its letters, which are as dark
+    as the band around the word) and the top-hat of dark text, as well as faint anatomy.
+    """
+    return _levels(image, ln, config)[2] >= config.stroke_contrast / 2
 
 
-def _candidate_lines(image: np.ndarray, config: FinderConfig) -> list[_Line]:
-    """Lines from every detector, best first, without duplicates (same text, several masks)."""
+def _same_ink(image: np.ndarray, ln: _Line, piece: _Line, config: FinderConfig) -> bool:
+    """Whether a piece is drawn like the line: same polarity, about the same ink level."""
+    ink, around, _ = _levels(image, ln, config)
+    p_ink, p_around, p_diff = _levels(image, piece, config)
+    if p_diff < config.stroke_contrast / 2:
+        return False
+    if (ink - around) * (p_ink - p_around) <= 0:
+        return False
+    return abs(p_ink - ink) <= 0.3 * abs(ink - around) + 10
+
+
+def _candidate_lines(image: np.ndarray, config: FinderConfig) -> tuple[list[_Line], list[_Line]]:
+    """Lines from every detector, best first, without duplicates (same text, several masks);
+    and every piece (lines and fragments, duplicates included) for growing regions."""
     lines: list[_Line] = []
-    for mask in _candidate_masks(image, config):
-        lines += [
-            ln
-            for ln in _group_lines(mask, config)
-            if _worth_reading(ln) and _contrast_ok(image, ln, config)
-        ]
+    pieces: list[_Line] = []
+    for labels, stats, kept in _candidate_masks(image, config):
+        for ln in _group_lines(labels, stats, kept, config):
+            if not ln.worth:
+                pieces.append(ln)
+            elif _contrast_ok(image, ln, config):
+                lines.append(ln)
+                pieces.append(ln)
     lines.sort(key=lambda ln: (-ln.score, ln.y, ln.x, ln.w, ln.h))
-    kept: list[_Line] = []
+    best: list[_Line] = []
     for ln in lines:
-        if all(_inside(ln, k) < 0.5 for k in kept):
-            kept.append(ln)
-    return kept[: config.max_tiles]
+        if all(_inside(ln, k) < 0.5 for k in best):
+            best.append(ln)
+    return best[: config.max_tiles], pieces
+
+
+def _grow(
+    box: tuple[int, int, int, int],
+    ln: _Line,
+    pieces: Sequence[_Line],
+    image: np.ndarray,
+    config: FinderConfig,
+) -> tuple[int, int, int, int]:
+    """Extend a text box (x0, y0, x1, y1) along its baseline to the glyph pieces beside it.
+
+    A line is often found in parts: a word over brighter anatomy, a lone slash, a comma or an
+    initial ("Dr.") is missed by the detector that found the rest, or falls apart into pieces
+    too short to read. Any detector's piece that lies in the box's band, is no taller than its
+    glyphs, is drawn like the line (polarity, ink level) and is within ``grow_gap`` glyph heights
+    is added, until nothing more is or the box has grown ``grow_max`` glyph heights on a side.
+    """
+    if not config.grow or not pieces:
+        return box
+    glyph = ln.glyph
+    x0, y0, x1, y1 = box
+    left_lim, right_lim = x0 - config.grow_max * glyph, x1 + config.grow_max * glyph
+    band_h = y1 - y0
+    top_lim, bot_lim = y0 - 0.3 * band_h - 1, y1 + 0.3 * band_h + 1
+    px = np.array([p.x for p in pieces])
+    py = np.array([p.y for p in pieces])
+    pw = np.array([p.w for p in pieces])
+    ph = np.array([p.h for p in pieces])
+    pg = np.array([p.glyph for p in pieces])
+    done = np.zeros(len(pieces), bool)
+    gap_px = config.grow_gap * max(glyph, 3.0)
+    for _ in range(32):
+        ov = np.minimum(y1, py + ph) - np.maximum(y0, py)
+        gap = np.maximum(np.maximum(px - x1, x0 - (px + pw)), 0)
+        near = (
+            ~done
+            & (ov >= 0.5 * np.minimum(band_h, ph))
+            & (py >= top_lim)
+            & (py + ph <= bot_lim)
+            & (pg <= 1.4 * glyph + 1)
+            & (gap <= gap_px)
+            & ((px < x0) | (px + pw > x1))
+            & (px >= left_lim)
+            & (px + pw <= right_lim)
+        )
+        grown = False
+        for j in np.flatnonzero(near):
+            done[j] = True
+            if not _same_ink(image, ln, pieces[j], config):
+                continue
+            x0, x1 = min(x0, int(px[j])), max(x1, int(px[j] + pw[j]))
+            y0, y1 = min(y0, int(py[j])), max(y1, int(py[j] + ph[j]))
+            grown = True
+        if not grown:
+            break
+    return x0, y0, x1, y1
 
 
 # --------------------------------------------------------------------------- tiles
@@ -497,7 +754,7 @@ def _render_tiles(
         x1, y1 = min(wid, ln.x + ln.w + m), min(hgt, ln.y + ln.h + m)
         sl = (slice(y0, y1), slice(x0, x1))
         ink = np.zeros((y1 - y0, x1 - x0), bool)
-        ink[ln.y - y0 : ln.y - y0 + ln.h, ln.x - x0 : ln.x - x0 + ln.w] = ln.ink
+        ink[ln.y - y0 : ln.y - y0 + ln.h, ln.x - x0 : ln.x - x0 + ln.w] = ln.ink_mask()
         size = (round((x1 - x0) * scale), round((y1 - y0) * scale))
         plain = _dark_on_light(_best_plane(image, sl, ink), ink)
         if config.binarised_tiles:
@@ -552,7 +809,7 @@ def _to_frame(word: _Word, t: _Tile) -> tuple[int, int, int, int]:
 
 def _tiny_text(ln: _Line) -> bool:
     """A band of dots too small to read: glyphs of a few pixels merged into one flat blob."""
-    return ln.glyph <= 6 and ln.w >= 5 * ln.h and ln.n >= 1 and ln.h <= 8
+    return _tiny_shape(ln.glyph, ln.w, ln.h)
 
 
 def _ink_box(
@@ -563,9 +820,9 @@ def _ink_box(
     OCR word boxes are loose or shifted after scaling; the ink is exact. A line that looks like
     text throughout (aligned glyphs) is kept whole, so a misread character is redacted too.
     """
-    sel = ln.ink
+    sel = ln.ink_mask()
     if not whole and words:
-        keep = np.zeros_like(ln.ink)
+        keep = np.zeros_like(sel)
         m = int(np.ceil(0.5 * ln.glyph))
         for x0, _, x1, _ in words:
             keep[:, max(0, x0 - ln.x - m) : max(0, x1 - ln.x + m)] = True
@@ -578,6 +835,54 @@ def _ink_box(
         ln.x + int(xs.max()) + 1,
         ln.y + int(ys.max()) + 1,
     )
+
+
+def _snap(
+    box: tuple[int, int, int, int], ln: _Line, image: np.ndarray, config: FinderConfig
+) -> tuple[int, int, int, int]:
+    """Snap a box (x0, y0, x1, y1) to the ink, anti-aliased fringe included.
+
+    Detection masks keep a glyph's core; its anti-aliased edge (and a stroke a mask cut) lies
+    a pixel or two beyond. Each side moves out while its next row or column holds ink pixels
+    (nearer the ink than a fifth of the way from the background) that touch ink inside the box,
+    at most ``snap_px`` pixels; this replaces blind padding on every side.
+    """
+    if config.snap_px <= 0:
+        return box
+    hgt, wid = image.shape[:2]
+    ink_level, around, _ = _levels(image, ln, config)
+    plane = _grey(image)
+    if image.ndim == 3 and abs(ink_level - around) < config.stroke_contrast / 2:
+        # Coloured ink of the background's luminance: snap on the channel where it shows.
+        sl = (slice(ln.y, ln.y + ln.h), slice(ln.x, ln.x + ln.w))
+        ink = ln.ink_mask()
+        best = -1.0
+        for c in range(3):
+            ch = image[:, :, c]
+            i_c, b_c = (
+                float(np.median(ch[sl][ink])),
+                float(np.median(ch[sl][~ink] if (~ink).any() else ch[sl])),
+            )
+            if abs(i_c - b_c) > best:
+                best, plane, ink_level, around = abs(i_c - b_c), ch, i_c, b_c
+    x0, y0, x1, y1 = box
+    m = config.snap_px
+    wx0, wy0, wx1, wy1 = max(0, x0 - m), max(0, y0 - m), min(wid, x1 + m), min(hgt, y1 + m)
+    win = plane[wy0:wy1, wx0:wx1].astype(np.float32)
+    contrast = ink_level - around
+    inky = (win - around) * np.sign(contrast) >= max(0.2 * abs(contrast), 6.0)
+    # In window coordinates.
+    bx0, by0, bx1, by1 = x0 - wx0, y0 - wy0, x1 - wx0, y1 - wy0
+    for _ in range(m):
+        if by0 > 0 and (inky[by0 - 1, bx0:bx1] & inky[by0, bx0:bx1]).any():
+            by0 -= 1
+        if by1 < inky.shape[0] and (inky[by1, bx0:bx1] & inky[by1 - 1, bx0:bx1]).any():
+            by1 += 1
+        if bx0 > 0 and (inky[by0:by1, bx0 - 1] & inky[by0:by1, bx0]).any():
+            bx0 -= 1
+        if bx1 < inky.shape[1] and (inky[by0:by1, bx1] & inky[by0:by1, bx1 - 1]).any():
+            bx1 += 1
+    return bx0 + wx0, by0 + wy0, bx1 + wx0, by1 + wy0
 
 
 def _padded(
@@ -609,10 +914,9 @@ def find_text(image: np.ndarray, *, config: FinderConfig | None = None) -> list[
         elif image.shape[2] != 3:
             raise ValueError("colour images must have 3 channels")
     image = np.ascontiguousarray(image)
-    if _tesseract_path(config.tesseract) is None:
-        raise OCRUnavailable(f"Tesseract binary {config.tesseract!r} not found or not runnable")
+    _check_available(config)
 
-    lines = _candidate_lines(image, config)
+    lines, pieces = _candidate_lines(image, config)
     mosaic, tiles = _render_tiles(image, lines, config)
     words = _ocr(mosaic, config) if tiles else []
 
@@ -650,11 +954,19 @@ def find_text(image: np.ndarray, *, config: FinderConfig | None = None) -> list[
         conf = float(np.mean([w.conf for w, _ in chosen])) if chosen else 0.0
         read = alnum >= 3 and conf >= config.line_min_confidence
         if read:
-            box = _ink_box(ln, [b for _, b in chosen], whole=ln.aligned)
+            box = _grow(
+                _ink_box(ln, [b for _, b in chosen], whole=ln.aligned),
+                ln,
+                pieces,
+                image,
+                config,
+            )
             text = " ".join(w.text for w, _ in chosen)
+            box = _snap(box, ln, image, config)
             region = TextRegion(*_padded(box, ln.glyph, config, image.shape), text, conf, "lines")
         elif config.report_unreadable and (ln.aligned or _tiny_text(ln)):
-            box = (ln.x, ln.y, ln.x + ln.w, ln.y + ln.h)
+            box = _grow((ln.x, ln.y, ln.x + ln.w, ln.y + ln.h), ln, pieces, image, config)
+            box = _snap(box, ln, image, config)
             region = TextRegion(*_padded(box, ln.glyph, config, image.shape), "", 0.0, "unreadable")
         else:
             continue

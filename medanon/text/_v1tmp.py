@@ -1,0 +1,782 @@
+"""Find text burned into an image, so that it can be redacted.
+
+Why not one plain OCR pass? Tesseract is built for dark text on a light page. Burned-in overlay
+text is the opposite of that in every way: light (or coloured, or mid-grey) on dark anatomy,
+small (7-12 px glyphs are common), scattered in corners, sometimes drawn over tissue. A single
+``image_to_data`` pass on the frame reads only a fraction of it. What works (measured on this
+machine, see ``benchmarks/bench_text.py`` and ``shared/docs/field-notes.md``):
+
+1. **Candidate regions first.** Text is made of thin, high-contrast strokes of similar height,
+   aligned on a baseline. Three cheap detectors propose glyph-sized connected components:
+
+   * *stroke contrast*: white top-hat and black-hat (both polarities) of the grey image, which
+     keep structures thinner than the kernel and drop smooth anatomy;
+   * *plateaus*: overlays are drawn at a few exact intensities (often the maximum), which show
+     up as spikes in the histogram; a mask at each spike isolates the glyphs exactly, even over
+     anatomy of similar brightness;
+   * *colour*: coloured annotations (yellow, cyan, green) over grey anatomy stand out in
+     chroma (max - min channel) and in single channels, not always in luminance.
+
+   Components are grouped into lines (similar height, overlapping vertically, small gaps).
+
+2. **Each line is rendered for Tesseract**: cropped, upscaled (a fixed 2x by default; scaling
+   each line to ``target_glyph_px`` is available but read no more on the benchmark, since glyphs
+   too small to read at 2x are returned as unreadable anyway), polarity set to dark-on-light,
+   in two versions: the binarised glyphs (pixels nearer the ink level than the background, next
+   to the detected components: clean, but brittle where text touches tissue) and the
+   contrast-stretched crop of the plane where the ink stands out most (robust where the
+   binarisation merged with anatomy).
+
+3. **One Tesseract call per frame**: all tiles are packed into one mosaic, with the whole frame
+   (plain, dark-on-light) as a last tile, and read with ``--psm 11`` (sparse text). Starting
+   Tesseract costs ~0.1 s, more than reading a mosaic, so one call instead of one per line is
+   what makes the time budget possible. Words are mapped back to the frame through their tile.
+
+4. **Decide.** A line is text when OCR reads a plausible word in one of its tiles. Lines that
+   OCR cannot read but that look strongly like text (several aligned glyphs of equal height, or
+   a tiny high-contrast band of dots) are returned too, with empty text and
+   ``source="unreadable"``: header matching cannot work on them, so they must be redacted
+   anyway. Boxes are padded by a fraction of the glyph height, since OCR boxes are tight.
+
+Everything is a pure function of the pixel array and the configuration: the same input gives
+the same regions. Tesseract runs with ``OMP_THREAD_LIMIT=1`` (its OpenMP threads cost ~3x more
+CPU for the same result on 2 cores); parallelise across processes instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from ..errors import MedanonError
+
+__all__ = ["FinderConfig", "OCRUnavailable", "TextRegion", "find_text", "is_available"]
+
+
+class OCRUnavailable(MedanonError):
+    """The Tesseract binary cannot be found or run; install ``tesseract-ocr``."""
+
+
+@dataclass(frozen=True)
+class TextRegion:
+    """A box (pixels, in the input frame) that holds text.
+
+    ``text`` is what OCR read (empty when the region looks like text but could not be read),
+    ``confidence`` Tesseract's mean word confidence (0-100; 0 for unreadable regions) and
+    ``source`` the pass that found it: ``"lines"`` (candidate lines), ``"frame"`` (the whole-frame
+    plain pass) or ``"unreadable"``.
+    """
+
+    x: int
+    y: int
+    w: int
+    h: int
+    text: str
+    confidence: float
+    source: str
+
+
+@dataclass(frozen=True)
+class FinderConfig:
+    """Tuning and the switches of each pipeline step (the benchmark turns them off in turn)."""
+
+    # Candidate detection.
+    strokes: bool = True  # top-hat / black-hat stroke contrast, both polarities
+    plateaus: bool = True  # masks at exact intensity spikes of the histogram
+    colour_channels: bool = True  # chroma and per-channel strokes for RGB input
+    stroke_kernel: int = 11  # px; strokes thinner than this pass the top-hat
+    stroke_contrast: int = 40  # grey levels above the local background
+    chroma_min: int = 70  # max-min channel for coloured ink
+    max_plateaus: int = 6
+    plateau_sigma: float = 6.0
+    min_glyph_px: int = 2
+    max_glyph_px: int = 48
+    line_gap: float = 1.1  # horizontal gap allowed inside a line, in glyph heights
+    # Rendering for OCR.
+    # Scale each line so its glyphs are target_glyph_px tall, or else a fixed 2x. Measured on
+    # bench_text.py: the fixed 2x reads as much (glyphs too small to read at 2x are returned as
+    # unreadable anyway) with smaller tiles, so it is the default.
+    glyph_scaling: bool = False
+    target_glyph_px: int = 30
+    max_scale: float = 6.0
+    binarised_tiles: bool = True
+    plain_tiles: bool = True
+    whole_frame_pass: bool = True
+    max_tiles: int = 60
+    # OCR and decision.
+    psm: int = 11
+    lang: str = "eng"
+    min_confidence: float = 45.0
+    frame_min_confidence: float = 70.0
+    report_unreadable: bool = True
+    line_min_confidence: float = 60.0
+    # Box padding, in glyph heights, plus pad_px. Boxes are snapped to the ink, so little is
+    # needed; horizontal padding is cheap (lines are short) and catches lost end characters.
+    pad_x: float = 0.25
+    pad_y: float = 0.05
+    pad_px: int = 1
+    timeout: float = 60.0
+    tesseract: str = field(default="tesseract")
+    # OCR engine: "auto" reads in-process with tesserocr (libtesseract, no start-up cost per
+    # call) when it is installed and the language data is found, else runs the binary;
+    # "tesserocr" or "binary" force one.
+    engine: str = "auto"
+    tessdata: str | None = None  # folder of *.traineddata; None: $TESSDATA_PREFIX, the binary's
+
+
+# --------------------------------------------------------------------------- availability
+
+
+@functools.lru_cache(maxsize=8)
+def _tesseract_path(cmd: str) -> str | None:
+    path = shutil.which(cmd)
+    if path is None:
+        return None
+    try:
+        subprocess.run([path, "--version"], capture_output=True, timeout=20, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return path
+
+
+def _has_langs(folder: str, lang: str) -> bool:
+    return all(os.path.isfile(os.path.join(folder, f"{x}.traineddata")) for x in lang.split("+"))
+
+
+@functools.lru_cache(maxsize=8)
+def _tessdata_dir(lang: str, explicit: str | None, tesseract: str) -> str | None:
+    """A folder holding ``lang``'s traineddata, for tesserocr (which does not know Debian's).
+
+    Tried in order: the configured folder, ``$TESSDATA_PREFIX`` (the folder or its ``tessdata``
+    child), the folder the Tesseract binary reports, and the usual system folders.
+    """
+    folders: list[str] = []
+    if explicit:
+        folders.append(explicit)
+    prefix = os.environ.get("TESSDATA_PREFIX")
+    if prefix:
+        folders += [prefix, os.path.join(prefix, "tessdata")]
+    path = _tesseract_path(tesseract)
+    if path is not None:
+        try:
+            out = subprocess.run(
+                [path, "--list-langs"], capture_output=True, timeout=20, check=False
+            ).stdout.decode("utf-8", "replace")
+            m = re.search(r'"([^"]+)"', out)
+            if m:
+                folders.append(m.group(1))
+        except (OSError, subprocess.SubprocessError):
+            pass
+    for root in ("/usr/share/tesseract-ocr", "/usr/share", "/usr/local/share"):
+        if os.path.isdir(root):
+            for sub in sorted(os.listdir(root), reverse=True):  # newest version first
+                folders.append(os.path.join(root, sub, "tessdata"))
+            folders.append(os.path.join(root, "tessdata"))
+    for folder in folders:
+        if os.path.isdir(folder) and _has_langs(folder, lang):
+            return folder.rstrip("/") + "/"
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _tesserocr():  # type: ignore[no-untyped-def]
+    try:
+        import tesserocr  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # optional: the binary is the fallback
+        return None
+    return tesserocr
+
+
+def _in_process(config: FinderConfig) -> str | None:
+    """The tessdata folder when OCR runs in-process with tesserocr, else None (the binary)."""
+    if config.engine == "binary" or _tesserocr() is None:
+        if config.engine == "tesserocr":
+            raise OCRUnavailable("tesserocr is not installed")
+        return None
+    folder = _tessdata_dir(config.lang, config.tessdata, config.tesseract)
+    if folder is None and config.engine == "tesserocr":
+        raise OCRUnavailable(f"no traineddata for {config.lang!r} found for tesserocr")
+    return folder
+
+
+def is_available(tesseract: str = "tesseract") -> bool:
+    """Whether OCR can run: tesserocr with English data, or the Tesseract binary."""
+    if _tesserocr() is not None and _tessdata_dir("eng", None, tesseract) is not None:
+        return True
+    return _tesseract_path(tesseract) is not None
+
+
+def _check_available(config: FinderConfig) -> None:
+    if _in_process(config) is None and _tesseract_path(config.tesseract) is None:
+        raise OCRUnavailable(f"Tesseract binary {config.tesseract!r} not found or not runnable")
+
+
+# --------------------------------------------------------------------------- OCR
+
+
+@dataclass(frozen=True)
+class _Word:
+    x: int
+    y: int
+    w: int
+    h: int
+    conf: float
+    text: str
+
+
+_local = threading.local()
+
+
+def _api(folder: str, config: FinderConfig):  # type: ignore[no-untyped-def]
+    """This thread's tesserocr engine for (tessdata, lang, psm): started once (~0.15 s), then
+    reused; an engine is not shared between threads."""
+    key = (folder, config.lang, config.psm)
+    engines = getattr(_local, "engines", None)
+    if engines is None:
+        engines = _local.engines = {}
+    api = engines.get(key)
+    if api is None:
+        tesserocr = _tesserocr()
+        try:
+            api = tesserocr.PyTessBaseAPI(path=folder, lang=config.lang, psm=config.psm)
+        except RuntimeError as exc:
+            raise OCRUnavailable(f"tesserocr cannot start: {exc}") from exc
+        engines[key] = api
+    return api
+
+
+def _parse_tsv(tsv: str) -> list[_Word]:
+    words: list[_Word] = []
+    for line in tsv.splitlines():
+        parts = line.split("\t")
+        if len(parts) < 12 or parts[0] != "5":
+            continue
+        text = parts[11].strip()
+        if not text:
+            continue
+        try:
+            x, y, w, h = (int(v) for v in parts[6:10])
+            conf = float(parts[10])
+        except ValueError:
+            continue
+        words.append(_Word(x, y, w, h, conf, text))
+    return words
+
+
+def _ocr(image: np.ndarray, config: FinderConfig) -> list[_Word]:
+    """Read a grey image (dark text on light) once and return its words.
+
+    In-process with tesserocr when available; else the binary, with the image on stdin as PNG
+    and the TSV back on stdout (no temporary files).
+    """
+    image = np.ascontiguousarray(image, dtype=np.uint8)
+    folder = _in_process(config)
+    if folder is not None:
+        api = _api(folder, config)
+        h, w = image.shape
+        api.SetImageBytes(image.tobytes(), w, h, 1, w)
+        api.SetSourceResolution(70)  # what the binary assumes for a PNG without resolution
+        try:
+            api.Recognize()
+            return _parse_tsv(api.GetTSVText(0) or "")
+        finally:
+            api.Clear()
+    path = _tesseract_path(config.tesseract)
+    if path is None:
+        raise OCRUnavailable(f"Tesseract binary {config.tesseract!r} not found or not runnable")
+    ok, png = cv2.imencode(".png", image)
+    if not ok:  # pragma: no cover - OpenCV always encodes a uint8 image
+        raise OCRUnavailable("cannot encode image for Tesseract")
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+    cmd = [path, "stdin", "stdout", "--psm", str(config.psm), "-l", config.lang, "tsv"]
+    try:
+        res = subprocess.run(
+            cmd, input=png.tobytes(), capture_output=True, env=env, timeout=config.timeout
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise OCRUnavailable(f"Tesseract failed to run: {type(exc).__name__}") from exc
+    if res.returncode != 0:
+        raise OCRUnavailable(f"Tesseract exited with status {res.returncode}")
+    return _parse_tsv(res.stdout.decode("utf-8", "replace"))
+
+
+def _plausible(word: _Word, min_conf: float) -> bool:
+    """A word that OCR read with enough confidence to call its region text.
+
+    Anatomy edges read as ``|``, ``—``, ``ee`` and the like, at low confidence: demand letters or
+    digits, and more confidence from one-character words.
+    """
+    alnum = sum(c.isalnum() for c in word.text)
+    if alnum == 0:
+        return False
+    if alnum <= 2:
+        return word.conf >= max(min_conf, 75.0)
+    return word.conf >= min_conf
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return image
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+
+
+def _planes(image: np.ndarray, config: FinderConfig) -> list[np.ndarray]:
+    """Grey planes on which stroke contrast is measured."""
+    planes = [_grey(image)]
+    if image.ndim == 3 and config.colour_channels:
+        planes += [np.ascontiguousarray(image[:, :, c]) for c in range(3)]
+    return planes
+
+
+def _stroke_masks(plane: np.ndarray, config: FinderConfig) -> list[np.ndarray]:
+    k = cv2.getStructuringElement(cv2.MORPH_RECT, (config.stroke_kernel, config.stroke_kernel))
+    bright = cv2.morphologyEx(plane, cv2.MORPH_TOPHAT, k)
+    dark = cv2.morphologyEx(plane, cv2.MORPH_BLACKHAT, k)
+    t = config.stroke_contrast
+    return [(bright >= t).astype(np.uint8), (dark >= t).astype(np.uint8)]
+
+
+def _plateau_levels(grey: np.ndarray, config: FinderConfig) -> list[int]:
+    """Intensities that are spikes of the histogram: where overlays are drawn.
+
+    Anatomy gives a smooth histogram; an overlay drawn at one exact value adds its pixels to one
+    bin. A bin counts when its excess over the mean of its two neighbours is large against the
+    Poisson noise of those neighbours (so grey text over anatomy of the same brightness is still
+    seen), and when it holds no more than 40% of the frame (that is background, not ink).
+    """
+    hist = np.bincount(grey.ravel(), minlength=256).astype(np.float64)
+    padded = np.concatenate([[hist[1]], hist, [hist[-2]]])
+    neighbours = (padded[:-2] + padded[2:]) / 2
+    excess = hist - neighbours
+    significance = excess / np.sqrt(neighbours + 25.0)
+    spike = (excess >= 20) & (significance >= config.plateau_sigma) & (hist <= 0.4 * grey.size)
+    levels = np.flatnonzero(spike)
+    levels = levels[np.argsort(-significance[levels], kind="stable")][: config.max_plateaus]
+    return sorted(int(v) for v in levels)
+
+
+def _glyph_components(mask: np.ndarray, config: FinderConfig) -> np.ndarray:
+    """Keep the connected components of a binary mask that could be glyphs (or short words)."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return np.zeros_like(mask)
+    w, h, area = stats[:, 2], stats[:, 3], stats[:, 4]
+    fill = area / np.maximum(w * h, 1)
+    keep = (
+        (h >= config.min_glyph_px)
+        & (h <= config.max_glyph_px)
+        & (w <= 4 * np.maximum(h, 6))
+        & (area >= 3)
+        & ~((fill > 0.92) & (w >= 6) & (h >= 6))
+        & ~((h <= 2) & (w > 12))  # rules and box edges, not glyphs
+    )
+    keep[0] = False
+    return keep[labels].astype(np.uint8)
+
+
+@dataclass
+class _Line:
+    x: int
+    y: int
+    w: int
+    h: int
+    glyph: float  # median component height
+    n: int  # components
+    aligned: bool  # three or more glyphs of equal height on one baseline
+    ink: np.ndarray  # bool, h x w: this line's components
+    score: float
+
+
+def _group_lines(mask: np.ndarray, config: FinderConfig) -> list[_Line]:
+    """Group glyph components into lines: overlapping vertically, similar heights, small gaps."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return []
+    x, y, w, h = (stats[1:, i].astype(np.int64) for i in range(4))
+    m = n - 1
+    parent = np.arange(m)
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return int(i)
+
+    order = np.argsort(x, kind="stable")
+    xs, ws, ys, hs = x[order], w[order], y[order], h[order]
+    right = xs + ws
+    for a in range(m):
+        reach = right[a] + config.line_gap * max(hs[a], 4)
+        end = int(np.searchsorted(xs, reach, side="right"))
+        if end <= a + 1:
+            continue
+        cand = np.arange(a + 1, end)
+        overlap = np.minimum(ys[a] + hs[a], ys[cand] + hs[cand]) - np.maximum(ys[a], ys[cand])
+        small = np.minimum(hs[a], hs[cand])
+        big = np.maximum(hs[a], hs[cand])
+        gap = np.maximum(xs[cand] - right[a], 0)
+        # Similar heights, or punctuation (comma, hyphen, dots) beside a glyph.
+        similar = (overlap >= 0.5 * small) & (big <= 3 * small + 4)
+        punct = (overlap >= 0.4 * small) & (small <= 0.5 * big)
+        ok = (similar | punct) & (gap <= config.line_gap * big)
+        for c in cand[ok]:
+            ra, rc = find(int(order[a])), find(int(order[c]))
+            if ra != rc:
+                parent[max(ra, rc)] = min(ra, rc)
+    roots = np.array([find(i) for i in range(m)])
+    lines: list[_Line] = []
+    for r in np.unique(roots):
+        idx = np.flatnonzero(roots == r)
+        lx, ly = int(x[idx].min()), int(y[idx].min())
+        lw = int((x[idx] + w[idx]).max()) - lx
+        lh = int((y[idx] + h[idx]).max()) - ly
+        hh = h[idx].astype(np.float64)
+        glyph = float(np.median(hh))
+        tall = hh >= 0.6 * hh.max()
+        bottoms = (y[idx] + h[idx])[tall].astype(np.float64)
+        aligned = bool(
+            int(tall.sum()) >= 3
+            and np.std(bottoms) <= 0.15 * glyph + 0.5
+            and np.std(hh[tall]) <= 0.2 * glyph + 0.5
+        )
+        ink = np.isin(labels[ly : ly + lh, lx : lx + lw], idx + 1)
+        score = idx.size * (2.0 if aligned else 1.0)
+        lines.append(_Line(lx, ly, lw, lh, glyph, int(idx.size), aligned, ink, score))
+    return lines
+
+
+def _candidate_masks(image: np.ndarray, config: FinderConfig) -> list[np.ndarray]:
+    """Glyph-like components, one mask per detector (stroke polarity and plane, plateau, chroma).
+
+    Masks are grouped into lines one by one, never OR-ed first: the top-hat of speckle touching
+    a clean plateau glyph would merge both into one shapeless component, and the black-hat of
+    light text (the gaps between its letters) would fill its words into blobs.
+    """
+    grey = _grey(image)
+    masks: list[np.ndarray] = []
+    if config.strokes:
+        for plane in _planes(image, config):
+            masks += [_glyph_components(m, config) for m in _stroke_masks(plane, config)]
+    if config.plateaus:
+        for v in _plateau_levels(grey, config):
+            masks.append(_glyph_components((grey == v).astype(np.uint8), config))
+    if image.ndim == 3 and config.colour_channels:
+        chroma = image.max(axis=2).astype(np.int16) - image.min(axis=2)
+        masks.append(_glyph_components((chroma >= config.chroma_min).astype(np.uint8), config))
+    return [m for m in masks if m.any()]
+
+
+def _inside(a: _Line, b: _Line) -> float:
+    """Share of ``a``'s box inside ``b``'s (a fragment of a line already kept is dropped)."""
+    x0, y0 = max(a.x, b.x), max(a.y, b.y)
+    x1, y1 = min(a.x + a.w, b.x + b.w), min(a.y + a.h, b.y + b.h)
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    return inter / max(a.w * a.h, 1)
+
+
+def _contrast_ok(image: np.ndarray, ln: _Line, config: FinderConfig) -> bool:
+    """Whether the line's ink stands out from the band around its box.
+
+    This drops the black-hat of light text (the dark gaps between its letters, which are as dark
+    as the band around the word) and the top-hat of dark text, as well as faint anatomy.
+    """
+    grey = _grey(image)
+    hgt, wid = grey.shape
+    m = int(max(2, round(0.4 * ln.glyph)))
+    x0, y0 = max(0, ln.x - m), max(0, ln.y - m)
+    x1, y1 = min(wid, ln.x + ln.w + m), min(hgt, ln.y + ln.h + m)
+    outer = grey[y0:y1, x0:x1]
+    band = np.ones(outer.shape, bool)
+    band[ln.y - y0 : ln.y - y0 + ln.h, ln.x - x0 : ln.x - x0 + ln.w] = False
+    if not band.any():
+        return True
+    inner = grey[ln.y : ln.y + ln.h, ln.x : ln.x + ln.w]
+    ink = float(np.median(inner[ln.ink]))
+    around = float(np.median(outer[band]))
+    diff = abs(ink - around)
+    if image.ndim == 3 and config.colour_channels and diff < config.stroke_contrast / 2:
+        # Coloured ink over grey of the same luminance: look at the channels.
+        for c in range(3):
+            ch_in = image[ln.y : ln.y + ln.h, ln.x : ln.x + ln.w, c]
+            ch_out = image[y0:y1, x0:x1, c]
+            d = abs(float(np.median(ch_in[ln.ink])) - float(np.median(ch_out[band])))
+            diff = max(diff, d)
+    return diff >= config.stroke_contrast / 2
+
+
+def _worth_reading(ln: _Line) -> bool:
+    """Cheap shape tests that drop anatomy specks and blobs before they cost OCR time."""
+    if _tiny_text(ln):
+        return True
+    fill = float(ln.ink.sum()) / max(ln.w * ln.h, 1)
+    # Identifying text has several characters: a line narrower than 1.5 glyph heights is a
+    # speck, a vessel or a lone marker (L, R), and a line much taller than its glyphs is a
+    # chain of anatomy.
+    return ln.glyph >= 3 and ln.w >= 1.5 * ln.h and ln.h <= 2.2 * ln.glyph + 2 and fill <= 0.75
+
+
+def _candidate_lines(image: np.ndarray, config: FinderConfig) -> list[_Line]:
+    """Lines from every detector, best first, without duplicates (same text, several masks)."""
+    lines: list[_Line] = []
+    for mask in _candidate_masks(image, config):
+        lines += [
+            ln
+            for ln in _group_lines(mask, config)
+            if _worth_reading(ln) and _contrast_ok(image, ln, config)
+        ]
+    lines.sort(key=lambda ln: (-ln.score, ln.y, ln.x, ln.w, ln.h))
+    kept: list[_Line] = []
+    for ln in lines:
+        if all(_inside(ln, k) < 0.5 for k in kept):
+            kept.append(ln)
+    return kept[: config.max_tiles]
+
+
+# --------------------------------------------------------------------------- tiles
+
+
+@dataclass(frozen=True)
+class _Tile:
+    line: int  # index into lines, -1 for the whole frame
+    kind: str  # "binarised", "plain", "frame"
+    x0: int  # crop origin in the frame
+    y0: int
+    scale: float
+    top: int  # position in the mosaic
+    left: int
+    h: int
+    w: int
+
+
+def _dark_on_light(grey_crop: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """Contrast-stretch a crop between its background and ink levels, ink dark."""
+    crop = grey_crop.astype(np.float32)
+    if ink.any() and (~ink).any():
+        ink_level = float(np.median(crop[ink]))
+        bg_level = float(np.median(crop[~ink]))
+    else:
+        ink_level, bg_level = float(crop.max()), float(crop.min())
+    if abs(ink_level - bg_level) < 1:
+        bg_level = ink_level - 1
+    out = (crop - ink_level) / (bg_level - ink_level) * 255.0
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _best_plane(image: np.ndarray, sl: tuple[slice, slice], ink: np.ndarray) -> np.ndarray:
+    """The plane (grey or one channel) where the ink stands out most from its background."""
+    grey = _grey(image)[sl]
+    if image.ndim == 2 or not ink.any() or ink.all():
+        return grey
+    best, best_c = grey, -1.0
+    for plane in [grey] + [image[:, :, c][sl] for c in range(3)]:
+        c = abs(float(plane[ink].mean()) - float(plane[~ink].mean()))
+        if c > best_c:
+            best, best_c = plane, c
+    return best
+
+
+def _render_tiles(
+    image: np.ndarray, lines: Sequence[_Line], config: FinderConfig
+) -> tuple[np.ndarray, list[_Tile]]:
+    """Stack every line (binarised and plain) and the whole frame into one mosaic image.
+
+    One tile per row, with white gaps: side by side, ``--psm 11`` reads tiles of different
+    heights as one text line and loses confidence.
+    """
+    hgt, wid = image.shape[:2]
+    pieces: list[tuple[np.ndarray, _Tile]] = []
+    for i, ln in enumerate(lines):
+        g = max(ln.glyph, 1.0)
+        scale = (
+            float(np.clip(config.target_glyph_px / g, 1.0, config.max_scale))
+            if config.glyph_scaling
+            else 2.0
+        )
+        m = int(max(3, round(0.5 * g)))
+        x0, y0 = max(0, ln.x - m), max(0, ln.y - m)
+        x1, y1 = min(wid, ln.x + ln.w + m), min(hgt, ln.y + ln.h + m)
+        sl = (slice(y0, y1), slice(x0, x1))
+        ink = np.zeros((y1 - y0, x1 - x0), bool)
+        ink[ln.y - y0 : ln.y - y0 + ln.h, ln.x - x0 : ln.x - x0 + ln.w] = ln.ink
+        size = (round((x1 - x0) * scale), round((y1 - y0) * scale))
+        plain = _dark_on_light(_best_plane(image, sl, ink), ink)
+        if config.binarised_tiles:
+            # Pixels nearer the ink level than the background, near this line's glyphs only:
+            # the plateau binarisation, without the halo that the detection masks carry.
+            near = cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+            binar = np.where(near & (plain < 128), 0, 255).astype(np.uint8)
+            binar = cv2.resize(binar, size, interpolation=cv2.INTER_LINEAR)
+            binar = np.where(binar < 128, 0, 255).astype(np.uint8)
+            pieces.append((binar, _Tile(i, "binarised", x0, y0, scale, 0, 0, 0, 0)))
+        if config.plain_tiles:
+            plain = cv2.resize(plain, size, interpolation=cv2.INTER_CUBIC)
+            pieces.append((plain, _Tile(i, "plain", x0, y0, scale, 0, 0, 0, 0)))
+    if config.whole_frame_pass:
+        grey = _grey(image)
+        frame = 255 - grey if float(grey.mean()) < 128 else grey.copy()
+        pieces.append((frame, _Tile(-1, "frame", 0, 0, 1.0, 0, 0, 0, 0)))
+    if not pieces:
+        return np.zeros((0, 0), np.uint8), []
+    gap = 20
+    width = max(p.shape[1] for p, _ in pieces) + 2 * gap
+    height = sum(p.shape[0] + gap for p, _ in pieces) + gap
+    mosaic = np.full((height, width), 255, np.uint8)
+    tiles: list[_Tile] = []
+    top = gap
+    for img, t in pieces:
+        h, w = img.shape
+        mosaic[top : top + h, gap : gap + w] = img
+        tiles.append(_Tile(t.line, t.kind, t.x0, t.y0, t.scale, top, gap, h, w))
+        top += h + gap
+    return mosaic, tiles
+
+
+# --------------------------------------------------------------------------- decision
+
+
+def _tile_of(word: _Word, tiles: Sequence[_Tile]) -> _Tile | None:
+    cx, cy = word.x + word.w / 2, word.y + word.h / 2
+    for t in tiles:
+        if t.left <= cx < t.left + t.w and t.top <= cy < t.top + t.h:
+            return t
+    return None
+
+
+def _to_frame(word: _Word, t: _Tile) -> tuple[int, int, int, int]:
+    x0 = t.x0 + (max(word.x, t.left) - t.left) / t.scale
+    y0 = t.y0 + (max(word.y, t.top) - t.top) / t.scale
+    x1 = t.x0 + (min(word.x + word.w, t.left + t.w) - t.left) / t.scale
+    y1 = t.y0 + (min(word.y + word.h, t.top + t.h) - t.top) / t.scale
+    return int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1))
+
+
+def _tiny_text(ln: _Line) -> bool:
+    """A band of dots too small to read: glyphs of a few pixels merged into one flat blob."""
+    return ln.glyph <= 6 and ln.w >= 5 * ln.h and ln.n >= 1 and ln.h <= 8
+
+
+def _ink_box(
+    ln: _Line, words: Sequence[tuple[int, int, int, int]], *, whole: bool
+) -> tuple[int, int, int, int]:
+    """Tight box (x0, y0, x1, y1) of the line's ink that OCR read as words.
+
+    OCR word boxes are loose or shifted after scaling; the ink is exact. A line that looks like
+    text throughout (aligned glyphs) is kept whole, so a misread character is redacted too.
+    """
+    sel = ln.ink
+    if not whole and words:
+        keep = np.zeros_like(ln.ink)
+        m = int(np.ceil(0.5 * ln.glyph))
+        for x0, _, x1, _ in words:
+            keep[:, max(0, x0 - ln.x - m) : max(0, x1 - ln.x + m)] = True
+        if (sel & keep).any():
+            sel = sel & keep
+    ys, xs = np.nonzero(sel)
+    return (
+        ln.x + int(xs.min()),
+        ln.y + int(ys.min()),
+        ln.x + int(xs.max()) + 1,
+        ln.y + int(ys.max()) + 1,
+    )
+
+
+def _padded(
+    box: tuple[int, int, int, int], glyph: float, config: FinderConfig, shape: tuple[int, ...]
+) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = box
+    px = int(np.ceil(config.pad_x * glyph)) + config.pad_px
+    py = int(np.ceil(config.pad_y * glyph)) + config.pad_px
+    x0, y0 = max(0, x0 - px), max(0, y0 - py)
+    x1, y1 = min(shape[1], x1 + px), min(shape[0], y1 + py)
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def find_text(image: np.ndarray, *, config: FinderConfig | None = None) -> list[TextRegion]:
+    """Regions of ``image`` (uint8, grey HxW or RGB HxWx3 display values) that hold text.
+
+    Pass the *display* image: windowed, and inverted for MONOCHROME1, as a person would see it;
+    text drawn outside the clinical window may be clipped by windowing, so callers should
+    prefer the full range for overlays. Raises :class:`OCRUnavailable` without Tesseract.
+    """
+    config = config or FinderConfig()
+    if image.dtype != np.uint8 or image.ndim not in (2, 3):
+        raise ValueError("find_text wants a uint8 grey (HxW) or RGB (HxWx3) image")
+    if image.ndim == 3:
+        if image.shape[2] == 4:
+            image = image[:, :, :3]
+        if image.shape[2] == 1:
+            image = image[:, :, 0]
+        elif image.shape[2] != 3:
+            raise ValueError("colour images must have 3 channels")
+    image = np.ascontiguousarray(image)
+    _check_available(config)
+
+    lines = _candidate_lines(image, config)
+    mosaic, tiles = _render_tiles(image, lines, config)
+    words = _ocr(mosaic, config) if tiles else []
+
+    # Words per line (best-reading tile kind) and from the whole-frame pass.
+    per_line: dict[int, dict[str, list[tuple[_Word, tuple[int, int, int, int]]]]] = {}
+    frame_words: list[tuple[_Word, tuple[int, int, int, int]]] = []
+    for word in words:
+        t = _tile_of(word, tiles)
+        if t is None:
+            continue
+        if t.line < 0:
+            if (
+                _plausible(word, config.frame_min_confidence)
+                and sum(c.isalnum() for c in word.text) >= 3
+            ):
+                frame_words.append((word, _to_frame(word, t)))
+            continue
+        if _plausible(word, config.min_confidence):
+            per_line.setdefault(t.line, {}).setdefault(t.kind, []).append(
+                (word, _to_frame(word, t))
+            )
+
+    regions: list[TextRegion] = []
+    taken = np.zeros(image.shape[:2], bool)
+    for i, ln in enumerate(lines):
+        readings = per_line.get(i)
+        chosen: list[tuple[_Word, tuple[int, int, int, int]]] = []
+        if readings:
+            kind = max(
+                sorted(readings),
+                key=lambda k: sum(w.conf * len(w.text) for w, _ in readings[k]),
+            )
+            chosen = sorted(readings[kind], key=lambda wb: (wb[1][0], wb[1][1]))
+        alnum = sum(c.isalnum() for w, _ in chosen for c in w.text)
+        conf = float(np.mean([w.conf for w, _ in chosen])) if chosen else 0.0
+        read = alnum >= 3 and conf >= config.line_min_confidence
+        if read:
+            box = _ink_box(ln, [b for _, b in chosen], whole=ln.aligned)
+            text = " ".join(w.text for w, _ in chosen)
+            region = TextRegion(*_padded(box, ln.glyph, config, image.shape), text, conf, "lines")
+        elif config.report_unreadable and (ln.aligned or _tiny_text(ln)):
+            box = (ln.x, ln.y, ln.x + ln.w, ln.y + ln.h)
+            region = TextRegion(*_padded(box, ln.glyph, config, image.shape), "", 0.0, "unreadable")
+        else:
+            continue
+        regions.append(region)
+        taken[region.y : region.y + region.h, region.x : region.x + region.w] = True
+
+    for word, b in frame_words:
+        x0, y0, x1, y1 = b
+        if taken[y0:y1, x0:x1].mean() > 0.3:
+            continue
+        regions.append(
+            TextRegion(*_padded(b, 0.0, config, image.shape), word.text, word.conf, "frame")
+        )
+    return sorted(regions, key=lambda r: (r.y, r.x, r.h, r.w, r.source, r.text))
