@@ -209,11 +209,15 @@ def clean_text(
         return outcome
     if not is_available():
         raise PixelCleaningError("pixel cleaning requested but OCR is not available")
-    for _ in range(rounds + 1):
+    for round_ in range(rounds + 1):
         regions = []
         for index in frames_to_read(display.shape[0]):
             regions.extend(finder(display[index]))
             outcome.ocr_passes += 1
+        if round_:
+            # The re-checks look for text that can still be read: shapes that merely look like
+            # text were judged in the first pass, and the fills' own edges make new ones.
+            regions = [r for r in regions if sum(c.isalnum() for c in r.text) >= 3]
         chosen, kept = select_regions(regions, policy.text, identifiers, policy.image_areas)
         if outcome.found == 0:
             outcome.found, outcome.kept = len(regions), kept
