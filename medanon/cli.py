@@ -161,6 +161,13 @@ def main() -> None:
     type=click.Choice(["fr", "uk", "us"]),
     help="Rules the verdict applies (default: the profile's, fr).",
 )
+@click.option(
+    "--html",
+    "html_page",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write a self-contained HTML page: each input beside its output, the verdict and its "
+    "signals. It shows the inputs: keep it private.",
+)
 @click.option("--dry-run", is_flag=True, help="Process and verify everything, write nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (never inputs).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
@@ -182,6 +189,7 @@ def scrub(
     faces: bool | None,
     verdict_channel: str | None,
     jurisdiction: str | None,
+    html_page: Path | None,
     dry_run: bool,
     overwrite: bool,
     as_json: bool,
@@ -252,6 +260,7 @@ def scrub(
             )
     mappings = MappingJournal(mapping, resume=resume) if mapping and not dry_run else None
     totals = _Totals()
+    html_pairs: list[tuple[str, str]] = []
     show_bar = not quiet and not as_json and sys.stderr.isatty() and len(job_list) > 1
     client = None
     finished = False
@@ -269,6 +278,8 @@ def scrub(
                 if result.status == "failed":
                     message = f"medanon: FAILED {result.input}: {result.error}"
                     click.echo("\n" + message if show_bar else message, err=True)
+                elif html_page is not None and result.output is not None and not dry_run:
+                    html_pairs.append((result.input, result.output))
                 if mappings is not None:
                     mappings.append(result)  # before the journal: done implies mapped
                 if journal is not None:
@@ -305,6 +316,8 @@ def scrub(
     }
     if resume:
         summary_totals["resumed"] = len(job_list) - len(todo)
+    if html_page is not None:
+        _write_html(html_page, html_pairs, policy)
     if as_json:
         click.echo(json.dumps(summary_totals, sort_keys=True))
     elif not quiet:
@@ -418,6 +431,33 @@ def _policy(
     if faces is not None:
         policy = replace(policy, faces=faces)
     return policy
+
+
+def _write_html(page: Path, pairs: list[tuple[str, str]], policy: Policy) -> None:
+    """Inputs beside outputs with the output's verdict, as one self-contained page."""
+    from .verdict import LoadError, assess_file, load_image
+    from .verdict.report_html import Entry, render_html
+
+    entries = []
+    for source, output in pairs:
+        try:
+            before = load_image(Path(source)).image
+        except LoadError:
+            before = None
+        try:
+            loaded, verdict = assess_file(
+                output,
+                channel=policy.verdict_channel or "social",
+                jurisdiction=policy.verdict_jurisdiction,
+                lang="fr",
+            )
+            entries.append(Entry(output, verdict, loaded.image, before=before))
+        except LoadError as exc:
+            entries.append(Entry(output, None, None, error=str(exc), before=before))
+    page.parent.mkdir(parents=True, exist_ok=True)
+    tmp = page.with_name(f".{page.name}.medanon-tmp-{os.getpid()}")
+    tmp.write_text(render_html(entries, lang="fr", title="medanon scrub"), encoding="utf-8")
+    os.replace(tmp, page)
 
 
 def _parse_box(text: str) -> tuple[int, int, int, int]:

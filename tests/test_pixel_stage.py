@@ -221,3 +221,32 @@ def test_scrub_records_the_sharing_verdict_without_text(keyring: Keyring, tmp_pa
     assert record["verdict"]["verdict"] in ("acceptable", "warning", "blocked")
     assert record["verdict"]["channel"] == "social"
     assert "DUPONTEL" not in report.read_text().upper()
+
+
+def test_scrub_html_page_shows_input_beside_output(keyring: Keyring, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from medanon.cli import main
+
+    source = tmp_path / "in.dcm"
+    burned_dataset().save_as(source, enforce_file_format=True)
+    page = tmp_path / "review.html"
+    result = CliRunner().invoke(
+        main,
+        [
+            "scrub",
+            str(source),
+            "-o",
+            str(tmp_path / "out/"),
+            "--profile",
+            "social",
+            "--html",
+            str(page),
+            "-q",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = page.read_text()
+    assert text.count("data:image/png;base64,") == 2
+    assert "http://" not in text and "https://" not in text
+    assert "anonymisé" in text

@@ -45,6 +45,8 @@ _LABELS = {
         "jurisdiction": "juridiction",
         "error": "ERREUR",
         "consent": "consentement attesté",
+        "input": "original",
+        "output": "anonymisé",
     },
     "en": {
         "rule": "rule",
@@ -54,6 +56,8 @@ _LABELS = {
         "jurisdiction": "jurisdiction",
         "error": "ERROR",
         "consent": "consent attested",
+        "input": "input",
+        "output": "de-identified",
     },
 }
 

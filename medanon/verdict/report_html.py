@@ -26,6 +26,7 @@ class Entry:
     verdict: Verdict | None
     image: np.ndarray | None = None
     error: str = ""
+    before: np.ndarray | None = None  # the input, shown beside the output when scrubbed
 
 
 def thumbnail_png(image: np.ndarray, verdict: Verdict | None, max_side: int = 360) -> str:
@@ -79,9 +80,19 @@ def render_html(entries: Sequence[Entry], lang: str = "fr", title: str = "medano
     ]
     for e in entries:
         parts.append('<div class="card">')
+        if e.before is not None:
+            b64 = thumbnail_png(e.before, None)
+            parts.append(
+                f'<figure><img alt="input" src="data:image/png;base64,{b64}">'
+                f"<figcaption>{esc(label('input', lang))}</figcaption></figure>"
+            )
         if e.image is not None:
             b64 = thumbnail_png(e.image, e.verdict)
-            parts.append(f'<img alt="{esc(e.path)}" src="data:image/png;base64,{b64}">')
+            caption = label("output", lang) if e.before is not None else ""
+            parts.append(
+                f'<figure><img alt="{esc(e.path)}" src="data:image/png;base64,{b64}">'
+                f"<figcaption>{esc(caption)}</figcaption></figure>"
+            )
         parts.append("<div>")
         parts.append(f"<h2><code>{esc(e.path)}</code></h2>")
         if e.verdict is None:
