@@ -19,26 +19,14 @@ import click
 
 from . import __version__
 from .check_cmd import check
+from .cli_policy import build_policy, policy_options
 from .conformance import action_table, conformance_statement, summary
 from .errors import MedanonError, UsageError
 from .keys import load_keyring
-from .policy import Policy, builtin_profiles, load_policy, parse_option
+from .policy import Policy, builtin_profiles, load_policy
 from .runners.batch import plan_jobs, run_jobs
 from .runners.resume import MappingJournal, ReportJournal, prepare_resume, run_digest
 from .watch_cmd import watch
-
-OPTION_NAMES = [
-    "retain-safe-private",
-    "retain-uids",
-    "retain-device-identity",
-    "retain-institution-identity",
-    "retain-patient-characteristics",
-    "retain-longitudinal-full-dates",
-    "retain-longitudinal-modified-dates",
-    "clean-descriptors",
-    "clean-structured-content",
-    "clean-graphics",
-]
 
 
 def _fail_usage(message: str) -> None:
@@ -68,36 +56,7 @@ def main() -> None:
     help="Output file (one input file) or folder (mirrors input folders). "
     "Default: NAME.anon.EXT beside each file, FOLDER.anon beside each folder.",
 )
-@click.option(
-    "-p",
-    "--profile",
-    default="basic",
-    show_default=True,
-    help="Built-in profile name (see 'medanon profile list') or a TOML profile file.",
-)
-@click.option(
-    "--with",
-    "with_options",
-    multiple=True,
-    type=click.Choice(OPTION_NAMES),
-    metavar="OPTION",
-    help="Switch a PS3.15 option on (repeatable).",
-)
-@click.option(
-    "--without",
-    "without_options",
-    multiple=True,
-    type=click.Choice(OPTION_NAMES),
-    metavar="OPTION",
-    help="Switch a PS3.15 option off (repeatable).",
-)
-@click.option(
-    "--key-file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Secret key file. Default: $MEDANON_KEY (the key itself), else the file "
-    "$MEDANON_KEY_FILE, else $XDG_CONFIG_HOME/medanon/key (~/.config/medanon/key), "
-    "created with owner-only permissions when missing.",
-)
+@policy_options
 @click.option(
     "--report",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -211,7 +170,7 @@ def scrub(
     Exit status: 0 every file done, 1 some failed, 2 usage error, 130 interrupted.
     """
     try:
-        policy = _policy(profile, with_options, without_options, pixel_text, regions, faces)
+        policy = build_policy(profile, with_options, without_options, pixel_text, regions, faces)
         if verdict_channel is not None or jurisdiction is not None:
             channel = policy.verdict_channel if verdict_channel is None else verdict_channel
             policy = replace(
@@ -408,31 +367,6 @@ def _same_or_inside(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
 
 
-def _policy(
-    profile: str,
-    with_options: tuple[str, ...],
-    without_options: tuple[str, ...],
-    pixel_text: str | None = None,
-    regions: tuple[str, ...] = (),
-    faces: bool | None = None,
-) -> Policy:
-    policy = load_policy(profile)
-    if with_options or without_options:
-        policy = policy.with_options(
-            [parse_option(o) for o in with_options], [parse_option(o) for o in without_options]
-        )
-    if pixel_text is not None or regions:
-        boxes = tuple(_parse_box(text) for text in regions)
-        policy = replace(
-            policy,
-            pixel_text=pixel_text or policy.pixel_text,
-            pixel_boxes=policy.pixel_boxes + boxes,
-        )
-    if faces is not None:
-        policy = replace(policy, faces=faces)
-    return policy
-
-
 def _write_html(page: Path, pairs: list[tuple[str, str]], policy: Policy) -> None:
     """Inputs beside outputs with the output's verdict, as one self-contained page."""
     from .verdict import LoadError, assess_file, load_image
@@ -458,14 +392,6 @@ def _write_html(page: Path, pairs: list[tuple[str, str]], policy: Policy) -> Non
     tmp = page.with_name(f".{page.name}.medanon-tmp-{os.getpid()}")
     tmp.write_text(render_html(entries, lang="fr", title="medanon scrub"), encoding="utf-8")
     os.replace(tmp, page)
-
-
-def _parse_box(text: str) -> tuple[int, int, int, int]:
-    parts = text.replace(" ", "").split(",")
-    if len(parts) != 4 or not all(p.isdigit() for p in parts) or "0" in (parts[2], parts[3]):
-        raise UsageError(f"--region wants X,Y,W,H in pixels (W and H above 0), got {text!r}")
-    x, y, w, h = (int(p) for p in parts)
-    return (x, y, w, h)
 
 
 @main.group()

@@ -11,24 +11,10 @@ from pathlib import Path
 
 import click
 
-from .dicom.table import Option
+from .cli_policy import build_policy, policy_options
 from .errors import MedanonError
 from .keys import load_keyring
-from .policy import Policy, load_policy, parse_option
 from .runners.watch import JsonLog, WatchConfig, Watcher
-
-OPTION_NAMES = [option.cli_name for option in Option]
-
-
-def _policy(
-    profile: str, with_options: tuple[str, ...], without_options: tuple[str, ...]
-) -> Policy:
-    policy = load_policy(profile)
-    if with_options or without_options:
-        policy = policy.with_options(
-            [parse_option(o) for o in with_options], [parse_option(o) for o in without_options]
-        )
-    return policy
 
 
 def _seconds(minimum: float = 0.0) -> click.FloatRange:
@@ -45,34 +31,7 @@ def _seconds(minimum: float = 0.0) -> click.FloatRange:
     type=click.Path(path_type=Path, file_okay=False),
     help="Output folder; mirrors the inbox's sub-folders.",
 )
-@click.option(
-    "-p",
-    "--profile",
-    default="basic",
-    show_default=True,
-    help="Built-in profile name (see 'medanon profile list') or a TOML profile file.",
-)
-@click.option(
-    "--with",
-    "with_options",
-    multiple=True,
-    type=click.Choice(OPTION_NAMES),
-    metavar="OPTION",
-    help="Switch a PS3.15 option on (repeatable).",
-)
-@click.option(
-    "--without",
-    "without_options",
-    multiple=True,
-    type=click.Choice(OPTION_NAMES),
-    metavar="OPTION",
-    help="Switch a PS3.15 option off (repeatable).",
-)
-@click.option(
-    "--key-file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Secret key file (default: as 'medanon scrub').",
-)
+@policy_options
 @click.option(
     "--quarantine",
     type=click.Path(path_type=Path, file_okay=False),
@@ -169,7 +128,7 @@ def watch(
     """
     log = JsonLog(sys.stderr)
     try:
-        policy = _policy(profile, with_options, without_options)
+        policy = build_policy(profile, with_options, without_options)
         keyring, _source = load_keyring(key_file)
         inbox = inbox.absolute()
         outbox = outbox.absolute()
