@@ -13,6 +13,7 @@ makes the walk fast on ordinary headers.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -41,6 +42,8 @@ PATIENT_ID = 0x00100020
 PATIENT_NAME = 0x00100010
 WELL_KNOWN_UID_ROOT = "1.2.840.10008."
 
+
+_DIGIT_OR_MARK = re.compile(rb"[0-9@]|www|://", re.I)
 
 # One compiled step: (tag, resolved action, VR, kind).
 Step = tuple[int, Action, str, int]
@@ -355,6 +358,10 @@ class _Run:
             self.outcome.counts["kept"] += 1
             return
         if vr in TEXT_VRS:
+            raw = ds.get_item(tag)
+            if isinstance(raw, RawDataElement) and not self._may_need_cleaning(raw.value):
+                self.outcome.counts["cleaned"] += 1  # looked at; nothing to remove
+                return
             element = ds[tag]
             values = _as_list(element.value)
             cleaned = []
@@ -369,6 +376,14 @@ class _Run:
             self.outcome.counts["cleaned"] += 1
             return
         self._dummy(ds, tag, vr)
+
+    def _may_need_cleaning(self, data: bytes | None) -> bool:
+        """Whether raw text might hold an identifier or a generic pattern of Clean Descriptors:
+        every generic pattern needs a digit, ``@``, ``www`` or ``://``. A fast, exact pre-check
+        (the text itself is scanned when it passes)."""
+        if not data:
+            return False
+        return bool(self.needles.hit(data) or _DIGIT_OR_MARK.search(data))
 
     def _shift(self, ds: Dataset, tag: int, vr: str) -> None:
         assert self.date_offset is not None

@@ -109,8 +109,8 @@ class FinderConfig:
     target_glyph_px: int = 30
     max_scale: float = 6.0
     binarised_tiles: bool = True
-    plain_tiles: bool = True
-    whole_frame_pass: bool = True
+    plain_tiles: bool = False  # measured: reads no more than the binarised tile, costs 1/3 of OCR
+    whole_frame_pass: bool = False  # measured: finds nothing the lines miss, adds misreads
     max_tiles: int = 60
     # OCR and decision.
     psm: int = 11
