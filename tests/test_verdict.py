@@ -370,3 +370,18 @@ def test_cli_html_is_self_contained(files: Path, tmp_path: Path):
 def test_numpy_api_rejects_non_uint8():
     with pytest.raises(TypeError):
         find_signals(np.zeros((10, 10), np.float32), ocr=False)
+
+
+def test_check_finds_faces_itself(tmp_path: Path) -> None:
+    """I1 comes from medanon's face detector when the caller gives no faces."""
+    skimage_data = pytest.importorskip("skimage.data")
+    from medanon.faces import default_detector
+    from medanon.verdict import assess_file
+
+    if not default_detector().is_available():
+        pytest.skip("no face detector installed")
+    path = tmp_path / "portrait.png"
+    cv2.imwrite(str(path), cv2.cvtColor(skimage_data.astronaut(), cv2.COLOR_RGB2BGR))
+    _, verdict = assess_file(path, channel="social", jurisdiction="fr", ocr=False)
+    assert "I1" in {j.signal.id for j in verdict.signals}
+    assert verdict.verdict == "blocked"

@@ -118,6 +118,10 @@ class FinderConfig:
     min_confidence: float = 45.0
     frame_min_confidence: float = 70.0
     report_unreadable: bool = True
+    # Unreadable text must stand out from the texture around it by this many times its robust
+    # spread: ultrasound speckle forms rows of glyph-like dots, but inside speckle.
+    unreadable_snr: float = 3.0
+    unreadable_snr_glyph: float = 6.0  # for glyphs up to this tall (larger ones are shaped)
     grow: bool = True  # extend found lines to glyph pieces beside them (see _grow)
     grow_gap: float = 1.5  # in glyph heights
     grow_max: float = 8.0  # in glyph heights, on each side
@@ -415,6 +419,7 @@ class _Line:
     labels: np.ndarray | None = None  # for building a fragment's ink when it is needed
     members: np.ndarray | None = None
     levels: tuple[float, float, float] | None = None  # cache of _levels
+    noise: float = 0.0  # robust spread of the band around the box (set by _levels)
 
     def ink_mask(self) -> np.ndarray:
         if self.ink is None:
@@ -571,7 +576,9 @@ def _levels(image: np.ndarray, ln: _Line, config: FinderConfig) -> tuple[float, 
     if not band.any():
         ln.levels = (ink, ink, 255.0)
         return ln.levels
-    around = float(np.median(outer[band]))
+    ring = outer[band].astype(np.float32)
+    around = float(np.median(ring))
+    ln.noise = float(1.4826 * np.median(np.abs(ring - around)))
     diff = abs(ink - around)
     if image.ndim == 3 and config.colour_channels and diff < config.stroke_contrast / 2:
         # Coloured ink over grey of the same luminance: look at the channels.
@@ -1012,7 +1019,14 @@ def find_text(image: np.ndarray, *, config: FinderConfig | None = None) -> list[
             text = " ".join(w.text for w, _ in chosen)
             box = _snap(box, ln, image, config)
             region = TextRegion(*_padded(box, ln.glyph, config, image.shape), text, conf, "lines")
-        elif config.report_unreadable and (ln.aligned or _tiny_text(ln)):
+        elif (
+            config.report_unreadable
+            and (ln.aligned or _tiny_text(ln))
+            and (
+                ln.glyph > config.unreadable_snr_glyph
+                or _levels(image, ln, config)[2] >= config.unreadable_snr * ln.noise
+            )
+        ):
             box = _grow((ln.x, ln.y, ln.x + ln.w, ln.y + ln.h), ln, pieces, image, config)
             box = _snap(box, ln, image, config)
             region = TextRegion(*_padded(box, ln.glyph, config, image.shape), "", 0.0, "unreadable")

@@ -41,6 +41,19 @@ __all__ = [
 ]
 
 
+def find_faces(image: np.ndarray) -> tuple[Region, ...]:
+    """Faces in an image (grey or BGR) as regions, with medanon's default detector."""
+    from ..faces import default_detector
+
+    detector = default_detector()
+    if not detector.is_available():
+        return ()
+    found = detector.detect(np.ascontiguousarray(image))
+    return tuple(
+        Region(f.box[0], f.box[1], f.box[2] - f.box[0], f.box[3] - f.box[1]) for f in found
+    )
+
+
 def assess_image(
     image: np.ndarray,
     known: Known | None = None,
@@ -67,10 +80,17 @@ def assess_file(
     lang: str = "fr",
     ocr: bool = True,
     rules: Rules | None = None,
+    detect_faces: bool = True,
 ) -> tuple[Loaded, Verdict]:
-    """Read a DICOM or image file and judge it. Raises :class:`LoadError` if unreadable."""
+    """Read a DICOM or image file and judge it. Raises :class:`LoadError` if unreadable.
+
+    Faces (signal I1) are found with :mod:`medanon.faces` unless the caller gives them or
+    ``detect_faces`` is False; without a detector none are reported.
+    """
     path = Path(path)
     loaded = load_image(path)
+    if detect_faces and not faces:
+        faces = find_faces(loaded.image)
     known = Known(
         caption=caption,
         faces=faces,
