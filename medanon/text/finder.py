@@ -22,25 +22,33 @@ machine, see ``benchmarks/bench_text.py`` and ``shared/docs/field-notes.md``):
 2. **Each line is rendered for Tesseract**: cropped, upscaled (a fixed 2x by default; scaling
    each line to ``target_glyph_px`` is available but read no more on the benchmark, since glyphs
    too small to read at 2x are returned as unreadable anyway), polarity set to dark-on-light,
-   in two versions: the binarised glyphs (pixels nearer the ink level than the background, next
-   to the detected components: clean, but brittle where text touches tissue) and the
-   contrast-stretched crop of the plane where the ink stands out most (robust where the
-   binarisation merged with anatomy).
+   as binarised glyphs (pixels nearer the ink level than the background, next to the detected
+   components). A second, contrast-stretched plain crop per line (``plain_tiles``) and a
+   whole-frame tile (``whole_frame_pass``) are available but off: on the benchmark they read
+   nothing more, cost a third of the OCR time and add misreads.
 
-3. **One Tesseract call per frame**: all tiles are packed into one mosaic, with the whole frame
-   (plain, dark-on-light) as a last tile, and read with ``--psm 11`` (sparse text). Starting
-   Tesseract costs ~0.1 s, more than reading a mosaic, so one call instead of one per line is
-   what makes the time budget possible. Words are mapped back to the frame through their tile.
+3. **One Tesseract call per frame**: all tiles are packed into one mosaic and read with
+   ``--psm 11`` (sparse text). OCR runs in-process with ``tesserocr`` (libtesseract) when it is
+   installed, with the system's traineddata: the engine starts once per thread (~0.15 s), then
+   a mosaic costs ~0.05 s. Without it, the ``tesseract`` binary is run (~0.1 s start-up per
+   call). Words are mapped back to the frame through their tile.
 
 4. **Decide.** A line is text when OCR reads a plausible word in one of its tiles. Lines that
    OCR cannot read but that look strongly like text (several aligned glyphs of equal height, or
-   a tiny high-contrast band of dots) are returned too, with empty text and
-   ``source="unreadable"``: header matching cannot work on them, so they must be redacted
-   anyway. Boxes are padded by a fraction of the glyph height, since OCR boxes are tight.
+   a tiny band of dots standing out from the texture around it, unlike ultrasound speckle) are
+   returned too, with empty text and ``source="unreadable"``: header matching cannot work on
+   them, so they must be redacted anyway.
+
+5. **Grow and snap the boxes.** A line is often found in parts (a word over anatomy as bright
+   as the ink, an initial, a slash): each box grows along its baseline to the pieces beside it
+   that any detector found and that are drawn like the line, and to glyph-sized components at
+   the line's exact ink level (a second binarisation at the plateau). Boxes are then snapped to
+   the ink, moving out one pixel where the anti-aliased edge continues, instead of a blind
+   padding on every side.
 
 Everything is a pure function of the pixel array and the configuration: the same input gives
-the same regions. Tesseract runs with ``OMP_THREAD_LIMIT=1`` (its OpenMP threads cost ~3x more
-CPU for the same result on 2 cores); parallelise across processes instead.
+the same regions. The Tesseract binary runs with ``OMP_THREAD_LIMIT=1`` (its OpenMP threads cost
+~3x more CPU for the same result on 2 cores); parallelise across processes instead.
 """
 
 from __future__ import annotations
@@ -118,19 +126,21 @@ class FinderConfig:
     min_confidence: float = 45.0
     frame_min_confidence: float = 70.0
     report_unreadable: bool = True
-    # Unreadable text must stand out from the texture around it by this many times its robust
-    # spread: ultrasound speckle forms rows of glyph-like dots, but inside speckle.
+    # Tiny unreadable "text" must stand out from the texture around it by this many times that
+    # texture's robust spread: rows of ultrasound speckle look like tiny text, but sit in speckle.
     unreadable_snr: float = 3.0
     unreadable_snr_glyph: float = 6.0  # for glyphs up to this tall (larger ones are shaped)
     grow: bool = True  # extend found lines to glyph pieces beside them (see _grow)
     grow_gap: float = 1.5  # in glyph heights
     grow_max: float = 8.0  # in glyph heights, on each side
     grow_plateau: bool = True  # also grow with a binarisation at the line's exact ink level
+    grow_plateau_max: float = 24.0  # in glyph heights, on each side
     line_min_confidence: float = 60.0
     # Boxes are snapped to the ink, anti-aliased fringe included (_snap), then padded, in glyph
     # heights plus pad_px. Measured on bench_text.py: snapping one pixel out where there is ink
-    # covers as much text as the former blind padding (0.25 x, 0.05 y glyph heights + 1 px) at
-    # less than half the over-redaction, so no padding is the default.
+    # covers nearly as much text as the former blind padding (0.25 x, 0.05 y glyph heights
+    # + 1 px; recall 0.89 against 0.90) at less than half the over-redaction (1.0% against
+    # 2.4%), so no padding is the default.
     pad_x: float = 0.0
     pad_y: float = 0.0
     pad_px: int = 0
@@ -292,8 +302,14 @@ def _ocr(image: np.ndarray, config: FinderConfig) -> list[_Word]:
     """
     image = np.ascontiguousarray(image, dtype=np.uint8)
     folder = _in_process(config)
+    api = None
     if folder is not None:
-        api = _api(folder, config)
+        try:
+            api = _api(folder, config)
+        except OCRUnavailable:
+            if config.engine != "auto" or _tesseract_path(config.tesseract) is None:
+                raise
+    if api is not None:
         h, w = image.shape
         api.SetImageBytes(image.tobytes(), w, h, 1, w)
         api.SetSourceResolution(70)  # what the binary assumes for a PNG without resolution
@@ -712,7 +728,7 @@ def _grow_plateau(
         return x0, x1  # no exact ink level: not a plateau overlay
     glyph = max(ln.glyph, 3.0)
     hgt, wid = grey.shape
-    reach = int(config.grow_max * glyph)
+    reach = int(config.grow_plateau_max * glyph)
     m = int(np.ceil(0.5 * glyph))
     wx0, wx1 = max(0, x0 - reach), min(wid, x1 + reach)
     wy0, wy1 = max(0, y0 - m), min(hgt, y1 + m)
