@@ -3,6 +3,20 @@
 See :mod:`medanon.text.finder`.
 """
 
-from .finder import FinderConfig, OCRUnavailable, TextRegion, find_text, is_available
+from .finder import (
+    FinderConfig,
+    OCRUnavailable,
+    TextRegion,
+    find_text,
+    is_available,
+    ocr_words,
+)
 
-__all__ = ["FinderConfig", "OCRUnavailable", "TextRegion", "find_text", "is_available"]
+__all__ = [
+    "FinderConfig",
+    "OCRUnavailable",
+    "TextRegion",
+    "find_text",
+    "is_available",
+    "ocr_words",
+]

@@ -337,6 +337,18 @@ def _ocr(image: np.ndarray, config: FinderConfig) -> list[_Word]:
     return _parse_tsv(res.stdout.decode("utf-8", "replace"))
 
 
+def ocr_words(
+    image: np.ndarray, *, psm: int = 11, lang: str = "eng"
+) -> list[tuple[str, int, int, int, int, float]]:
+    """Words Tesseract reads in a grey uint8 image: (text, left, top, width, height, confidence).
+
+    The same engine as :func:`find_text` (in-process tesserocr when installed, else the binary),
+    for other stages that need plain word boxes (the sharing verdict's cue words).
+    """
+    words = _ocr(image, FinderConfig(psm=psm, lang=lang))
+    return [(w.text, w.x, w.y, w.w, w.h, w.conf) for w in words]
+
+
 def _plausible(word: _Word, min_conf: float) -> bool:
     """A word that OCR read with enough confidence to call its region text.
 

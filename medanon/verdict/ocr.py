@@ -1,4 +1,4 @@
-"""Read words from an image with Tesseract (through pytesseract), for cue matching.
+"""Read words from an image with Tesseract (medanon.text's engine), for cue matching.
 
 One ``image_to_data`` call (``--psm 11``, sparse text) reads a mosaic of four renderings of the
 frame stacked vertically: the grey image, its inverse (light text on dark), and two binarised
@@ -20,8 +20,6 @@ watermark detector uses. Tesseract runs with ``OMP_THREAD_LIMIT=1``.
 from __future__ import annotations
 
 import functools
-import os
-import shutil
 from dataclasses import dataclass
 
 import cv2
@@ -58,12 +56,10 @@ class OCRConfig:
 
 @functools.lru_cache(maxsize=1)
 def is_available() -> bool:
-    """Whether pytesseract and the Tesseract binary are usable."""
-    try:
-        import pytesseract  # noqa: F401
-    except ImportError:
-        return False
-    return shutil.which("tesseract") is not None
+    """Whether OCR can run (tesserocr in-process, or the Tesseract binary)."""
+    from ..text import is_available as ocr_available
+
+    return ocr_available()
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -82,33 +78,14 @@ def detail_maps(gray: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]
     return np.maximum(g - bg, 0), np.maximum(bg - g, 0)
 
 
-def _tesseract_data(image: np.ndarray, config: str, cfg: OCRConfig) -> dict[str, list]:
-    import pytesseract
+def _read(
+    image: np.ndarray, psm: int, cfg: OCRConfig
+) -> list[tuple[str, int, int, int, int, float]]:
+    """Words of a grey image, through medanon's OCR engine (in-process tesserocr when
+    installed, else the Tesseract binary)."""
+    from ..text import ocr_words
 
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    return pytesseract.image_to_data(
-        image,
-        lang=cfg.lang,
-        config=config,
-        output_type=pytesseract.Output.DICT,
-        timeout=cfg.timeout,
-    )
-
-
-def _words_from_data(data: dict[str, list]) -> list[tuple[str, int, int, int, int, float]]:
-    out = []
-    for i, text in enumerate(data["text"]):
-        text = (text or "").strip()
-        if not text:
-            continue
-        try:
-            conf = float(data["conf"][i])
-        except (TypeError, ValueError):
-            continue
-        out.append(
-            (text, data["left"][i], data["top"][i], data["width"][i], data["height"][i], conf)
-        )
-    return out
+    return ocr_words(image, psm=psm, lang=cfg.lang)
 
 
 def glyph_only(mask: np.ndarray, max_height: int) -> np.ndarray:
@@ -200,9 +177,9 @@ def _read_glyphs(
         canvas[gap // 3 : gap // 3 + height, x : x + t.shape[1]] = t
         starts.append((x, x + t.shape[1]))
         x += t.shape[1] + gap
-    data = _tesseract_data(canvas, "--psm 7", cfg)
+    found = _read(canvas, 7, cfg)
     words = []
-    for text, left, _top, w, _h, conf in _words_from_data(data):
+    for text, left, _top, w, _h, conf in found:
         if conf < cfg.glyph_min_conf:
             continue
         mid = left + w / 2
@@ -266,10 +243,10 @@ def read_words(image: np.ndarray, cfg: OCRConfig | None = None) -> list[Word]:
     for k, name in enumerate(names):
         y = gap + k * (h + gap)
         mosaic[y : y + h, gap : gap + w] = renders[name]
-    data = _tesseract_data(mosaic, "--psm 11", cfg)
+    found = _read(mosaic, 11, cfg)
     contrast_map = np.maximum(light, dark)
     words: list[Word] = []
-    for text, left, top, ww, hh, conf in _words_from_data(data):
+    for text, left, top, ww, hh, conf in found:
         if conf < cfg.min_conf:
             continue
         k = (top - gap + gap // 2) // (h + gap)
