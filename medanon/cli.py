@@ -127,6 +127,13 @@ def main() -> None:
     help="Write a self-contained HTML page: each input beside its output, the verdict and its "
     "signals. It shows the inputs: keep it private.",
 )
+@click.option(
+    "--preview",
+    "preview_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write a PNG per image into this folder: the first frame before redaction, the "
+    "regions blacked out drawn in red. It shows the inputs: keep it private.",
+)
 @click.option("--dry-run", is_flag=True, help="Process and verify everything, write nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (never inputs).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
@@ -149,6 +156,7 @@ def scrub(
     verdict_channel: str | None,
     jurisdiction: str | None,
     html_page: Path | None,
+    preview_dir: Path | None,
     dry_run: bool,
     overwrite: bool,
     as_json: bool,
@@ -183,7 +191,7 @@ def scrub(
             Path(output) if output else None,
             output_is_folder=bool(output) and output.endswith(("/", os.sep)),
         )
-        for target in (report, mapping):
+        for target in (report, mapping, preview_dir, html_page):
             if target is not None and any(_same_or_inside(target, p) for p in paths if p.is_dir()):
                 raise UsageError(f"{target} is inside an input folder")
         if resume and report is None:
@@ -224,7 +232,12 @@ def scrub(
     client = None
     finished = False
     try:
-        flags = {"overwrite": overwrite, "dry_run": dry_run, "keep_maps": mappings is not None}
+        flags = {
+            "overwrite": overwrite,
+            "dry_run": dry_run,
+            "keep_maps": mappings is not None,
+            "preview_dir": preview_dir,
+        }
         if dask_address:
             client = _dask_client(dask_address)
             from .runners.dask import run_on_dask

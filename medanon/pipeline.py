@@ -114,6 +114,7 @@ class Scrubber:
         if pixel_policy.active and "PixelData" in dataset:
             pixels = clean_dataset_pixels(dataset, pixel_policy, identifiers)
             _count_pixels(pixels, outcome)
+            outcome.preview = (pixels.before, tuple(pixels.redacted))
             if pixels.verified:  # PS3.15 E.3.1: only after OCR found nothing left
                 dataset.BurnedInAnnotation = "NO"
                 extra_codes = (CLEAN_PIXEL_DATA_CODE,)
@@ -162,16 +163,25 @@ class Scrubber:
         overwrite: bool = False,
         dry_run: bool = False,
         durable: bool = False,
+        preview_dir: Path | None = None,
     ) -> FileResult:
         """Read, de-identify, serialise, verify, then write ``destination`` atomically.
 
         Never raises for a bad input: the error is in the result, and nothing is written.
+        With ``preview_dir``, a PNG per input shows the first frame with the regions the text
+        stage filled outlined (it shows the input: for a person to check, kept private).
         """
+
         output = str(destination) if destination is not None else None
         with warnings.catch_warnings():
             # pydicom's warnings quote values (names, UIDs): they must not reach logs.
             warnings.simplefilter("ignore")
-            return self._scrub_file(source, destination, output, overwrite, dry_run, durable)
+            result, preview = self._scrub_file(
+                source, destination, output, overwrite, dry_run, durable
+            )
+        if preview_dir is not None and preview is not None:
+            write_preview(preview_dir, destination or source, *preview)
+        return result
 
     def _scrub_file(
         self,
@@ -181,7 +191,7 @@ class Scrubber:
         overwrite: bool,
         dry_run: bool,
         durable: bool,
-    ) -> FileResult:
+    ) -> tuple[FileResult, Any]:
         try:
             if destination is not None and destination.resolve() == source.resolve():
                 raise InputError("output would replace the input")
@@ -197,7 +207,7 @@ class Scrubber:
                 read_back(destination, data)
                 verdict = self._verdict(destination)
         except MedanonError as exc:
-            return FileResult(str(source), None, "failed", error=str(exc))
+            return FileResult(str(source), None, "failed", error=str(exc)), None
         return FileResult(
             str(source),
             output,
@@ -207,7 +217,7 @@ class Scrubber:
             uid_map=outcome.uid_map,
             patient_map=outcome.patient_map,
             verdict=verdict,
-        )
+        ), outcome.preview
 
     def _verdict(self, output: Path) -> dict[str, Any] | None:
         """The sharing verdict of a written output, when the policy asks: verdict, status and
@@ -268,6 +278,7 @@ class Scrubber:
         if pixel_policy.active:
             pixels = clean_image_pixels(image, pixel_policy, Identifiers())
             _count_pixels(pixels, outcome)
+            outcome.preview = (pixels.before, tuple(pixels.redacted))
             if pixels.redacted:
                 data = encode_image(image, image_format, like=stripped.data)
             if not pixels.verified:
@@ -288,6 +299,31 @@ class Scrubber:
         if left:
             raise VerificationError(f"metadata left in the output: {', '.join(sorted(set(left)))}")
         return data, outcome
+
+
+def write_preview(
+    folder: Path, name: Path, image: Any, boxes: tuple[tuple[int, int, int, int], ...]
+) -> None:
+    """A PNG of ``image`` (first frame as shown, before redaction) with filled boxes in red.
+
+    Named after the output file and a digest of its path, so previews of equal names in
+    different folders do not collide.
+    """
+    import hashlib
+
+    import cv2
+    import numpy as np
+
+    shown = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    canvas = np.ascontiguousarray(shown[..., ::-1])  # RGB -> BGR for OpenCV
+    for x, y, w, h in boxes:
+        cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), (0, 0, 255), 2)
+    digest = hashlib.sha256(str(name).encode("utf-8")).hexdigest()[:8]
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name.name}-{digest}.png"
+    ok, png = cv2.imencode(".png", canvas)
+    if ok:
+        write_atomic(target, png.tobytes(), overwrite=True)
 
 
 def _count_pixels(pixels: PixelOutcome, outcome: Outcome) -> None:

@@ -250,3 +250,39 @@ def test_scrub_html_page_shows_input_beside_output(keyring: Keyring, tmp_path: P
     assert text.count("data:image/png;base64,") == 2
     assert "http://" not in text and "https://" not in text
     assert "anonymisé" in text
+
+
+def test_preview_pngs_show_what_was_filled(keyring: Keyring, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from medanon.cli import main
+
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    burned_dataset().save_as(inbox / "a.dcm", enforce_file_format=True)
+    previews = tmp_path / "previews"
+    result = CliRunner().invoke(
+        main,
+        [
+            "scrub",
+            str(inbox),
+            "-o",
+            str(tmp_path / "out"),
+            "--profile",
+            "social",
+            "--preview",
+            str(previews),
+            "-q",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    pngs = list(previews.glob("a.dcm-*.png"))
+    assert len(pngs) == 1
+    picture = cv2.imread(str(pngs[0]))
+    assert picture.shape[:2] == (256, 320)
+    red = (picture[..., 2] > 200) & (picture[..., 1] < 50) & (picture[..., 0] < 50)
+    assert red.sum() > 100  # the filled regions are outlined
+    inside = CliRunner().invoke(
+        main, ["scrub", str(inbox), "-o", str(tmp_path / "o2"), "--preview", str(inbox / "p")]
+    )
+    assert inside.exit_code == 2

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataelem import DataElement, RawDataElement
@@ -80,6 +81,10 @@ class Outcome:
     uid_map: dict[str, str] = field(default_factory=dict)
     patient_map: dict[str, str] = field(default_factory=dict)
     date_offset_days: int | None = None
+    # The pixel stage's picture for --preview: (first frame as shown, filled boxes).
+    preview: tuple[Any, tuple[tuple[int, int, int, int], ...]] | None = field(
+        default=None, repr=False
+    )
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:

@@ -95,6 +95,7 @@ class PixelOutcome:
     kept: int = 0  # regions judged benign (phi mode)
     ocr_passes: int = 0
     verified: bool = False
+    before: NDArray[np.uint8] | None = field(default=None, repr=False)  # first frame as shown
 
 
 def select_regions(
@@ -259,7 +260,9 @@ def clean_dataset_pixels(
         fill_boxes(array, boxes, value)
         return display_frames(frames)
 
-    outcome = clean_text(display_frames(frames), policy, identifiers, fill, finder=finder)
+    display = display_frames(frames)
+    outcome = clean_text(display, policy, identifiers, fill, finder=finder)
+    outcome.before = display[0].copy()
     if outcome.redacted:
         encode_frames(dataset, frames, changed=True)
     return outcome
@@ -289,4 +292,7 @@ def clean_image_pixels(
         fill_boxes(frames, boxes, 0)
         return display_of(frames)
 
-    return clean_text(display_of(frames), policy, identifiers, fill, finder=finder)
+    before = display_of(frames)[0].copy()
+    outcome = clean_text(display_of(frames), policy, identifiers, fill, finder=finder)
+    outcome.before = before
+    return outcome

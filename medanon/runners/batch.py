@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence, Sized
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import UsageError
 from ..io import TMP_MARK
@@ -120,12 +121,12 @@ def plan_jobs(
 
 # -- processes ---------------------------------------------------------------------------
 _worker: Scrubber | None = None
-_worker_flags: dict[str, bool] = {}
+_worker_flags: dict[str, Any] = {}
 _worker_keep_maps = True
 
 
 def _init_worker(
-    policy: Policy, keyring: Keyring, flags: dict[str, bool], keep_maps: bool = True
+    policy: Policy, keyring: Keyring, flags: dict[str, Any], keep_maps: bool = True
 ) -> None:
     global _worker, _worker_flags, _worker_keep_maps
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -135,7 +136,7 @@ def _init_worker(
 
 
 def _init_pool_worker(
-    policy: Policy, keyring: Keyring, flags: dict[str, bool], keep_maps: bool, parent: int
+    policy: Policy, keyring: Keyring, flags: dict[str, Any], keep_maps: bool, parent: int
 ) -> None:
     # Ctrl-C reaches the whole process group: only the parent handles it, and stops the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -205,6 +206,7 @@ def run_jobs(
     overwrite: bool = False,
     dry_run: bool = False,
     durable: bool = False,
+    preview_dir: Path | None = None,
     keep_maps: bool = True,
     window: int | None = None,
     chunk: int | None = None,
@@ -217,7 +219,12 @@ def run_jobs(
     batch. A slow file holds back later results until it is done, never beyond the window.
     With ``keep_maps=False`` the results carry no UID or patient maps (less memory and IPC).
     """
-    flags = {"overwrite": overwrite, "dry_run": dry_run, "durable": durable}
+    flags: dict[str, Any] = {
+        "overwrite": overwrite,
+        "dry_run": dry_run,
+        "durable": durable,
+        "preview_dir": preview_dir,
+    }
     if processes <= 1 or (isinstance(jobs, Sized) and len(jobs) <= 1):
         _init_worker(policy, keyring, flags, keep_maps)
         for job in jobs:

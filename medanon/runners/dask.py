@@ -43,7 +43,7 @@ class WorkerContext:
 
     policy: Policy
     keyring: Keyring
-    flags: dict[str, bool]
+    flags: dict[str, Any]
     keep_maps: bool = True
     _scrubber: Scrubber | None = field(default=None, repr=False, compare=False)
 
@@ -92,6 +92,7 @@ def run_on_dask(
     overwrite: bool = False,
     dry_run: bool = False,
     durable: bool = False,
+    preview_dir: Path | None = None,
     keep_maps: bool = True,
     window: int | None = None,
     batch_size: int = 4,
@@ -102,7 +103,12 @@ def run_on_dask(
     plus the finished ones waiting for an earlier task; each task scrubs ``batch_size`` files.
     ``jobs`` is consumed lazily. Leaving the iterator early cancels what is still queued.
     """
-    flags = {"overwrite": overwrite, "dry_run": dry_run, "durable": durable}
+    flags: dict[str, Any] = {
+        "overwrite": overwrite,
+        "dry_run": dry_run,
+        "durable": durable,
+        "preview_dir": preview_dir,
+    }
     context = client.scatter(
         WorkerContext(policy, keyring, flags, keep_maps), broadcast=True, hash=False
     )
