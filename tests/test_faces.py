@@ -224,3 +224,61 @@ def test_unavailable_detector_is_not_clean(astronaut: np.ndarray) -> None:
     out, report = remove_faces(astronaut, Missing())
     assert not report.available and not report.clean
     assert out.tobytes() == astronaut.tobytes()
+
+
+class _StubMtcnn:
+    name = "stub-mtcnn"
+    min_face_px = 24
+    threshold = 0.7
+
+    def __init__(self, found: list[Face]) -> None:
+        self.found = found
+
+    def is_available(self) -> bool:
+        return True
+
+    def candidates_rgb(self, rgb: np.ndarray, refine: float | None = None) -> list[Face]:
+        return list(self.found)
+
+
+class _StubSecond:
+    name = "stub-second"
+    min_face_px = 32
+
+    def __init__(self) -> None:
+        self.shapes: list[tuple[int, ...]] = []
+
+    def is_available(self) -> bool:
+        return True
+
+    def detect_rgb(self, rgb: np.ndarray) -> list[Face]:
+        self.shapes.append(rgb.shape)
+        return [Face((10, 10, 30, 30), 0.9)]  # in the coordinates of what it was given
+
+
+def test_cascade_runs_the_second_network_only_where_the_first_is_unsure() -> None:
+    from medanon.faces.detect import CascadeBackend
+
+    image = np.zeros((400, 600, 3), np.uint8)
+    sure = Face((20, 20, 80, 80), 0.95)
+    second = _StubSecond()
+    assert CascadeBackend(_StubMtcnn([sure]), second).detect(image) == [sure]
+    assert second.shapes == []  # nothing unsure: the second network never runs
+    unsure = Face((300, 200, 340, 240), 0.3)  # 40 px: a 120 px crop (one box side around)
+    faces = CascadeBackend(_StubMtcnn([sure, unsure]), second).detect(image)
+    assert second.shapes == [(120, 120, 3)]
+    # the crop is (260, 160, 380, 280); its box is moved back by the crop's origin
+    assert sure in faces and Face((270, 170, 290, 190), 0.9) in faces
+    assert unsure not in faces  # an unsure MTCNN box is never a face by itself
+    second.shapes.clear()
+    big = Face((100, 50, 500, 390), 0.2)  # the crops would cover most of the image: whole image
+    CascadeBackend(_StubMtcnn([big]), second).detect(image)
+    assert second.shapes == [(400, 600, 3)]
+
+
+@needs_detector
+def test_mtcnn_networks_are_loaded_once() -> None:
+    from medanon.faces.detect import _mtcnn_nets
+
+    assert _mtcnn_nets() is _mtcnn_nets()
+    assert default_detector().detect(np.zeros((64, 64), np.uint8)) == []

@@ -23,6 +23,7 @@ from medanon.faces.anonymise import (
 )
 from medanon.faces.detect import (
     BACKENDS,
+    CascadeBackend,
     CenterFaceBackend,
     CombinedBackend,
     Face,
@@ -39,6 +40,7 @@ from medanon.faces.detect import (
 __all__ = [
     "BACKENDS",
     "DEFAULT_MARGIN",
+    "CascadeBackend",
     "CenterFaceBackend",
     "CombinedBackend",
     "Face",
