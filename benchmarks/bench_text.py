@@ -581,6 +581,12 @@ ABLATIONS: dict[str, dict[str, object]] = {
     "unreadable-snr": {"unreadable_snr": 0.0},
     "tesserocr(binary)": {"engine": "binary"},  # the Tesseract binary instead of in-process
     "whole-frame(on)": {"whole_frame_pass": True},  # off by default
+    "sensitive-pass": {"sensitive": False},  # the second, low-contrast stroke pass
+    "sensitive-grow": {"sensitive_grow": False},  # its pieces extending lines
+    "faint-plateau": {"plateau_faint_glyphs": 10**6},  # faint aligned plateau lines unread
+    "merged-words": {"merged_max_h": 0},  # small glyphs merged into one component
+    "merged-unreadable": {"merged_unreadable": False},
+    "unreadable-max-glyph": {"unreadable_max_glyph": 1e9},  # big unread blobs reported
 }
 
 

@@ -194,3 +194,27 @@ def test_real_ultrasound_header_found_without_speckle() -> None:
         if r.source == "unreadable" and 90 <= r.x + r.w / 2 < 545 and 110 <= r.y + r.h / 2 < 340
     ]
     assert len(speckle) <= 3, speckle
+
+
+def test_small_merged_words_are_flagged_unreadable() -> None:
+    """Anti-aliased 7 px glyphs touch and make one wide component per word: still text."""
+    img = np.full((120, 320), 10, np.uint8)
+    box = draw(img, "15:35:92", (6, 30), 7, 255)
+    regions = find_text(img)
+    assert coverage(regions, box, img.shape) >= 0.95
+    off = FinderConfig(merged_max_h=0, merged_unreadable=False)
+    assert coverage(find_text(img, config=off), box, img.shape) < 0.95
+
+
+def test_faint_text_over_noisy_background_is_read() -> None:
+    """Ink 30 grey levels above a noisy background: below the stroke threshold, no exact plateau
+    (noise on the ink too); the sensitive pass finds it and OCR reads it."""
+    rng = np.random.default_rng(1)
+    img = np.clip(120 + rng.normal(0, 3, (160, 420)), 0, 255).astype(np.uint8)
+    box = draw(img, "DUPONT^MARIE 1967", (12, 90), 16, 150)
+    noise = rng.normal(0, 3, img.shape).astype(np.int16)
+    img = np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+    regions = find_text(img)
+    assert coverage(regions, box, img.shape) >= 0.95
+    assert any("1967" in r.text or "DUPONT" in r.text for r in regions)
+    assert find_text(img, config=FinderConfig(sensitive=False)) == []

@@ -17,6 +17,18 @@ machine, see ``benchmarks/bench_text.py`` and ``shared/docs/field-notes.md``):
    * *colour*: coloured annotations (yellow, cyan, green) over grey anatomy stand out in
      chroma (max - min channel) and in single channels, not always in luminance.
 
+   Small anti-aliased glyphs (7-9 px) touch and merge into one component per word: short,
+   wide, sparse components are kept as such words (``merged_*``).
+
+   A second, *sensitive* stroke pass (grey plane, contrast 16 instead of 40, a 15 px kernel)
+   finds faint text: grey ink a few tens of levels from the anatomy, black on dark. Its lines
+   go to OCR only where their ink stands out from the band around them by ``sensitive_snr_read``
+   times that band's noise, are kept when OCR reads them (their box cut to the rows and
+   columns of the words read, as they may hold anatomy too), and are reported unreadable only
+   when aligned and standing out by ``sensitive_snr``. Plateau lines too faint for the stroke
+   test join this pass; those of many aligned glyphs at the exact level are reported even
+   unread. Pieces of this pass also extend lines, within their band only (see ``_grow``).
+
    Components are grouped into lines (similar height, overlapping vertically, small gaps).
 
 2. **Each line is rendered for Tesseract**: cropped, upscaled (a fixed 2x by default; scaling
@@ -37,7 +49,9 @@ machine, see ``benchmarks/bench_text.py`` and ``shared/docs/field-notes.md``):
    OCR cannot read but that look strongly like text (several aligned glyphs of equal height, or
    a tiny band of dots standing out from the texture around it, unlike ultrasound speckle) are
    returned too, with empty text and ``source="unreadable"``: header matching cannot work on
-   them, so they must be redacted anyway.
+   them, so they must be redacted anyway. So are merged small words on a clean background.
+   Unread aligned "glyphs" taller than ``unreadable_max_glyph`` are not: OCR reads text that
+   size, so they are anatomy (colour-Doppler flames).
 
 5. **Grow and snap the boxes.** A line is often found in parts (a word over anatomy as bright
    as the ink, an initial, a slash): each box grows along its baseline to the pieces beside it
@@ -104,9 +118,26 @@ class FinderConfig:
     stroke_kernel: int = 11  # px; strokes thinner than this pass the top-hat
     stroke_contrast: int = 40  # grey levels above the local background
     chroma_min: int = 70  # max-min channel for coloured ink
+    # Second, sensitive stroke pass (faint text: grey ink near the anatomy's level, black on
+    # dark): a lower contrast threshold, its lines kept only where the ink stands out from the
+    # band around them by sensitive_snr times its noise, and then only if OCR reads them or
+    # they are aligned glyphs.
+    sensitive: bool = True
+    sensitive_contrast: int = 16
+    sensitive_snr: float = 4.0  # to be reported unreadable
+    sensitive_snr_read: float = 4.0  # to be shown to OCR
+    plateau_faint_glyphs: int = 8  # aligned glyphs a faint plateau line needs to be reported
+    sensitive_kernel: int = 15
+    sensitive_colour: bool = False  # the colour channels too
+    sensitive_grow: bool = True  # its pieces may extend lines found (see _grow)
     max_plateaus: int = 6
     plateau_sigma: float = 6.0
     min_glyph_px: int = 2
+    merged_max_h: int = 12  # px: words of smaller glyphs may be one merged component
+    merged_max_w: float = 14.0  # in heights
+    merged_fill: float = 0.7  # at most this share of its box is ink
+    merged_unreadable: bool = True  # report such words when OCR cannot read them
+    merged_snr: float = 6.0  # ... when their ink stands out this much from the band's noise
     max_glyph_px: int = 48
     line_gap: float = 1.1  # horizontal gap allowed inside a line, in glyph heights
     # Rendering for OCR.
@@ -129,6 +160,9 @@ class FinderConfig:
     # Tiny unreadable "text" must stand out from the texture around it by this many times that
     # texture's robust spread: rows of ultrasound speckle look like tiny text, but sit in speckle.
     unreadable_snr: float = 3.0
+    # Glyphs this tall are read by OCR when they are text: big aligned blobs it cannot read
+    # are anatomy (colour-Doppler flames), not text.
+    unreadable_max_glyph: float = 24.0
     unreadable_snr_glyph: float = 6.0  # for glyphs up to this tall (larger ones are shaped)
     grow: bool = True  # extend found lines to glyph pieces beside them (see _grow)
     grow_gap: float = 1.5  # in glyph heights
@@ -420,10 +454,18 @@ def _glyph_components(
         return labels, stats, np.zeros(0, np.int64)
     w, h, area = stats[:, 2], stats[:, 3], stats[:, 4]
     fill = area / np.maximum(w * h, 1)
+    # Small anti-aliased glyphs touch and merge into one component per word: a short, wide,
+    # sparse component is kept too (a word, not a rule or a filled bar).
+    merged = (
+        (h >= 5)
+        & (h <= config.merged_max_h)
+        & (w <= config.merged_max_w * h)
+        & (fill <= config.merged_fill)
+    )
     keep = (
         (h >= config.min_glyph_px)
         & (h <= config.max_glyph_px)
-        & (w <= 4 * np.maximum(h, 6))
+        & ((w <= 4 * np.maximum(h, 6)) | merged)
         & (area >= 3)
         & ~((fill > 0.92) & (w >= 6) & (h >= 6))
         & ~((h <= 2) & (w > 12))  # rules and box edges, not glyphs
@@ -448,6 +490,8 @@ class _Line:
     members: np.ndarray | None = None
     levels: tuple[float, float, float] | None = None  # cache of _levels
     noise: float = 0.0  # robust spread of the band around the box (set by _levels)
+    sensitive: bool = False  # from the sensitive pass (stricter acceptance)
+    exact: bool = False  # a faint plateau line of many aligned glyphs (reported unread)
 
     def ink_mask(self) -> np.ndarray:
         if self.ink is None:
@@ -556,7 +600,7 @@ def _group_lines(
 
 def _candidate_masks(
     image: np.ndarray, config: FinderConfig
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, bool | None]]:
     """Glyph-like components, one mask per detector (stroke polarity and plane, plateau, chroma).
 
     Masks are grouped into lines one by one, never OR-ed first: the top-hat of speckle touching
@@ -568,12 +612,24 @@ def _candidate_masks(
     if config.strokes:
         for plane in _planes(image, config):
             masks += _stroke_masks(plane, config)
-    if config.plateaus:
-        masks += [(grey == v).astype(np.uint8) for v in _plateau_levels(grey, config)]
     if image.ndim == 3 and config.colour_channels:
         chroma = image.max(axis=2).astype(np.int16) - image.min(axis=2)
         masks.append((chroma >= config.chroma_min).astype(np.uint8))
-    comps = [_glyph_components(m, config) for m in masks]
+    comps = [(*_glyph_components(m, config), False) for m in masks]
+    if config.plateaus:
+        # An exact level isolates its glyphs even where they barely differ from the anatomy:
+        # lines too faint for the stroke test are taken as from the sensitive pass.
+        comps += [
+            (*_glyph_components((grey == v).astype(np.uint8), config), None)
+            for v in _plateau_levels(grey, config)
+        ]
+    if config.sensitive and config.strokes:
+        weak = FinderConfig(
+            stroke_kernel=config.sensitive_kernel, stroke_contrast=config.sensitive_contrast
+        )
+        planes = _planes(image, config) if config.sensitive_colour else [grey]
+        for plane in planes:
+            comps += [(*_glyph_components(m, config), True) for m in _stroke_masks(plane, weak)]
     return [c for c in comps if c[2].size]
 
 
@@ -632,7 +688,10 @@ def _same_ink(image: np.ndarray, ln: _Line, piece: _Line, config: FinderConfig) 
     """Whether a piece is drawn like the line: same polarity, about the same ink level."""
     ink, around, _ = _levels(image, ln, config)
     p_ink, p_around, p_diff = _levels(image, piece, config)
-    if p_diff < config.stroke_contrast / 2:
+    if piece.sensitive:
+        if p_diff < config.sensitive_contrast / 2 or p_diff < config.sensitive_snr * piece.noise:
+            return False
+    elif p_diff < config.stroke_contrast / 2:
         return False
     if (ink - around) * (p_ink - p_around) <= 0:
         return False
@@ -644,13 +703,26 @@ def _candidate_lines(image: np.ndarray, config: FinderConfig) -> tuple[list[_Lin
     and every piece (lines and fragments, duplicates included) for growing regions."""
     lines: list[_Line] = []
     pieces: list[_Line] = []
-    for labels, stats, kept in _candidate_masks(image, config):
+    for labels, stats, kept, kind in _candidate_masks(image, config):
         for ln in _group_lines(labels, stats, kept, config):
+            ln.sensitive = bool(kind)
             if not ln.worth:
-                pieces.append(ln)
-            elif _contrast_ok(image, ln, config):
+                if not ln.sensitive or config.sensitive_grow:
+                    pieces.append(ln)
+            elif not ln.sensitive and _contrast_ok(image, ln, config):
                 lines.append(ln)
                 pieces.append(ln)
+            elif ln.sensitive or (kind is None and config.sensitive):
+                ln.sensitive = True
+                _, _, diff = _levels(image, ln, config)
+                exact = kind is None and ln.aligned
+                snr = 0.0 if exact else config.sensitive_snr_read
+                if diff >= config.sensitive_contrast / 2 and diff >= snr * ln.noise:
+                    ln.exact = exact and ln.n >= config.plateau_faint_glyphs
+                    ln.score *= 0.5
+                    lines.append(ln)
+                    if config.sensitive_grow:
+                        pieces.append(ln)
     lines.sort(key=lambda ln: (-ln.score, ln.y, ln.x, ln.w, ln.h))
     best: list[_Line] = []
     for ln in lines:
@@ -686,6 +758,9 @@ def _grow(
     pw = np.array([p.w for p in pieces])
     ph = np.array([p.h for p in pieces])
     pg = np.array([p.glyph for p in pieces])
+    # Pieces of the sensitive pass lie within the band and are glyphs, not punctuation.
+    weak = np.array([p.sensitive for p in pieces])
+    y0_0, y1_0 = y0, y1
     done = np.zeros(len(pieces), bool)
     gap_px = config.grow_gap * max(glyph, 3.0)
     for _ in range(32):
@@ -703,6 +778,15 @@ def _grow(
             & ((px < x0) | (px + pw > x1))
             & (px >= left_lim)
             & (px + pw <= right_lim)
+            & (
+                ~weak
+                | (
+                    (py >= y0_0 - 1)
+                    & (py + ph <= y1_0 + 1)
+                    & (pg >= 0.6 * glyph)
+                    & (ph >= 0.6 * band_h)
+                )
+            )
         )
         grown = False
         for j in np.flatnonzero(near):
@@ -895,8 +979,20 @@ def _tiny_text(ln: _Line) -> bool:
     return _tiny_shape(ln.glyph, ln.w, ln.h)
 
 
+def _merged_word(ln: _Line, config: FinderConfig) -> bool:
+    """Small anti-aliased glyphs merged into one or two wide components: a word too small to
+    read (OCR reads nothing in it), told from a streak of anatomy by a clean background."""
+    return (
+        config.merged_unreadable
+        and not ln.sensitive
+        and ln.n <= 2
+        and ln.h <= config.merged_max_h - 2
+        and ln.w >= 4 * ln.h
+    )
+
+
 def _ink_box(
-    ln: _Line, words: Sequence[tuple[int, int, int, int]], *, whole: bool
+    ln: _Line, words: Sequence[tuple[int, int, int, int]], *, whole: bool, rows: bool = False
 ) -> tuple[int, int, int, int]:
     """Tight box (x0, y0, x1, y1) of the line's ink that OCR read as words.
 
@@ -907,8 +1003,9 @@ def _ink_box(
     if not whole and words:
         keep = np.zeros_like(sel)
         m = int(np.ceil(0.5 * ln.glyph))
-        for x0, _, x1, _ in words:
-            keep[:, max(0, x0 - ln.x - m) : max(0, x1 - ln.x + m)] = True
+        for x0, y0, x1, y1 in words:
+            r0, r1 = (max(0, y0 - ln.y - 1), max(0, y1 - ln.y + 1)) if rows else (0, ln.h)
+            keep[r0:r1, max(0, x0 - ln.x - m) : max(0, x1 - ln.x + m)] = True
         if (sel & keep).any():
             sel = sel & keep
     ys, xs = np.nonzero(sel)
@@ -1037,8 +1134,16 @@ def find_text(image: np.ndarray, *, config: FinderConfig | None = None) -> list[
         conf = float(np.mean([w.conf for w, _ in chosen])) if chosen else 0.0
         read = alnum >= 3 and conf >= config.line_min_confidence
         if read:
+            # A line of the sensitive pass may hold anatomy too: keep only the ink where OCR
+            # read words (rows and columns).
+            loose = ln.sensitive
             box = _grow(
-                _ink_box(ln, [b for _, b in chosen], whole=ln.aligned),
+                _ink_box(
+                    ln,
+                    [b for _, b in chosen],
+                    whole=ln.aligned and not loose,
+                    rows=loose,
+                ),
                 ln,
                 pieces,
                 image,
@@ -1049,10 +1154,18 @@ def find_text(image: np.ndarray, *, config: FinderConfig | None = None) -> list[
             region = TextRegion(*_padded(box, ln.glyph, config, image.shape), text, conf, "lines")
         elif (
             config.report_unreadable
-            and (ln.aligned or _tiny_text(ln))
+            and (ln.aligned or (_tiny_text(ln) and not ln.sensitive) or _merged_word(ln, config))
             and (
-                ln.glyph > config.unreadable_snr_glyph
-                or _levels(image, ln, config)[2] >= config.unreadable_snr * ln.noise
+                not ln.sensitive
+                or ln.exact
+                or _levels(image, ln, config)[2] >= config.sensitive_snr * ln.noise
+            )
+            and ln.glyph <= config.unreadable_max_glyph
+            and (
+                (ln.glyph > config.unreadable_snr_glyph and not _merged_word(ln, config))
+                or _levels(image, ln, config)[2]
+                >= (config.merged_snr if _merged_word(ln, config) else config.unreadable_snr)
+                * ln.noise
             )
         ):
             box = _grow((ln.x, ln.y, ln.x + ln.w, ln.y + ln.h), ln, pieces, image, config)
