@@ -386,6 +386,39 @@ def score(frames: list[Frame], config: FinderConfig) -> Score:
     )
 
 
+def phi_score(frames: list[Frame], config: FinderConfig) -> tuple[float, float]:
+    """``phi`` mode, as the pipeline runs it: (recall of identifying text, share of benign text
+    kept). The header is assumed to hold the frame's names (as in a real DICOM file)."""
+    from medanon.dicom.identifiers import Identifiers, fold
+    from medanon.pixels.redact import select_regions
+
+    hit = total = kept = btotal = 0
+    for fr in frames:
+        words = {
+            fold(w)
+            for t in fr.truths
+            if t.identifying
+            for w in t.text.replace("^", " ").replace(",", " ").split()
+            if len(w) >= 3 and w.isalpha()
+        }
+        chosen, _ = select_regions(
+            find_text(fr.image, config=config), "phi", Identifiers(names=frozenset(words))
+        )
+        h, w = fr.image.shape[:2]
+        found = np.zeros((h, w), bool)
+        for r in chosen:
+            found[max(0, r.y) : r.y + r.h, max(0, r.x) : r.x + r.w] = True
+        for t in fr.truths:
+            cover = float(found[t.y : t.y + t.h, t.x : t.x + t.w].mean())
+            if t.identifying:
+                total += 1
+                hit += cover >= COVERAGE
+            else:
+                btotal += 1
+                kept += cover < 0.5
+    return hit / max(total, 1), kept / max(btotal, 1)
+
+
 # --------------------------------------------------------------------------- real data
 
 # Hand-labelled header text of the real ultrasound images in pydicom's test files (public test
@@ -628,6 +661,10 @@ def main(argv: list[str] | None = None) -> int:
         f"full pipeline: recall {s.recall:.3f} (benign {s.benign_recall:.3f}), "
         f"over-redaction {100 * s.over:.2f}%, {s.seconds:.3f} CPU s/frame "
         f"({s.wall:.3f} s wall; {load()})"
+    )
+    phi_recall, benign_kept = phi_score(frames, base)
+    print(
+        f"phi mode: recall of identifying text {phi_recall:.3f}, benign text kept {benign_kept:.3f}"
     )
     if args.missed:
         for name, t, cover in s.missed:
