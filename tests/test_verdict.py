@@ -385,3 +385,28 @@ def test_check_finds_faces_itself(tmp_path: Path) -> None:
     _, verdict = assess_file(path, channel="social", jurisdiction="fr", ocr=False)
     assert "I1" in {j.signal.id for j in verdict.signals}
     assert verdict.verdict == "blocked"
+
+
+def test_check_output_never_quotes_identifying_text(tmp_path: Path) -> None:
+    """Text read from the image that matches the header is never printed, whatever the signal."""
+    from pydicom.dataset import Dataset
+    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+    image = np.full((256, 320), 40, np.uint8)
+    cv2.putText(image, "DUPONTEL MARGUERITE", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 255, 2)
+    ds = Dataset()
+    ds.SOPClassUID, ds.SOPInstanceUID = SecondaryCaptureImageStorage, generate_uid()
+    ds.PatientName, ds.Modality = "DUPONTEL^Marguerite", "OT"
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.Rows, ds.Columns = image.shape
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit, ds.PixelRepresentation = 7, 0
+    ds.PixelData = image.tobytes()
+    ds.file_meta = Dataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    path = tmp_path / "x.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    for args in (["--json"], ["--lang", "en"]):
+        result = CliRunner().invoke(check, [str(path), *args])
+        assert "DUPONTEL" not in result.output.upper()
+        assert "MARGUERITE" not in result.output.upper()

@@ -198,4 +198,30 @@ def find_signals(
     signals.extend(find_markers(image, words, panels))
     signals.extend(find_imaging_look(image, known.modality))
     signals.extend(known.extra)
-    return dedupe(signals)
+    return dedupe(_without_identifying_text(signals, known))
+
+
+def _without_identifying_text(signals: list[Signal], known: Known) -> list[Signal]:
+    """No signal may quote identifying text: evidence text that overlaps an identifying region
+    (I1, I3) or holds a header value is replaced by a placeholder (reports carry no PHI)."""
+    from dataclasses import replace
+
+    from ..dicom.identifiers import fold
+
+    identifying = [r for s in signals if s.id in ("I1", "I3") for r in s.all_regions()]
+    values = [fold(v) for v in known.identifying_values if len(v.strip()) >= 3]
+    out = []
+    for signal in signals:
+        if signal.id.startswith("I") or not signal.text:
+            out.append(signal)
+            continue
+        folded = fold(signal.text)
+        overlaps = any(_overlap(a, b) for a in signal.all_regions() for b in identifying)
+        if overlaps or any(v in folded for v in values):
+            signal = replace(signal, text="(identifying text, not shown)")
+        out.append(signal)
+    return out
+
+
+def _overlap(a: Region, b: Region) -> bool:
+    return a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h
