@@ -30,7 +30,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.datadict import tag_for_keyword
 
 from .dicom.table import Action, Option
 from .errors import ProfileError
@@ -346,10 +346,3 @@ def describe_override(tag: int) -> str:
 
     keyword = keyword_for_tag(tag) or "unknown"
     return f"({tag >> 16:04X},{tag & 0xFFFF:04X}) {keyword}"
-
-
-def vr_of(tag: int) -> str:
-    try:
-        return str(dictionary_VR(tag))
-    except KeyError:
-        return "UN"

@@ -10,25 +10,11 @@ from ..keys import Keyring
 # VRs holding text a person typed or a system filled with free text.
 TEXT_VRS = frozenset({"LO", "LT", "PN", "SH", "ST", "UC", "UT"})
 # VRs holding character strings of any kind (searched by the echo scrub).
-STRING_VRS = TEXT_VRS | frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI", "UR"})
 # VRs the echo scrub and the verification search for identifying values. Code strings, numbers,
 # dates and times are left out: a name or ID cannot hide in them without breaking their syntax.
 ECHO_VRS = TEXT_VRS | frozenset({"AE", "UR", "UI", "UN"})
 BYTES_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 NUMBER_VRS = frozenset({"US", "SS", "UL", "SL", "FL", "FD", "UV", "SV", "AT"})
-MAX_LENGTH = {
-    "AE": 16,
-    "AS": 4,
-    "CS": 16,
-    "DA": 8,
-    "DS": 16,
-    "IS": 12,
-    "LO": 64,
-    "SH": 16,
-    "TM": 14,
-    "UI": 64,
-    "PN": 64,
-}
 
 _FIXED_DUMMIES = {
     "DA": "19000101",
