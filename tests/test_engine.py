@@ -11,7 +11,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
 from medanon import Keyring, Option, Scrubber, VerificationError, load_policy
-from medanon.dicom.identifiers import Identifiers
+from medanon.dicom.identifiers import GENERIC_PATTERNS, Identifiers
 from medanon.dicom.markers import IMPLEMENTATION_CLASS_UID
 from medanon.dicom.verify import verify_output
 from medanon.io import encode_dataset
@@ -267,3 +267,24 @@ def test_fold_keeps_positions_with_sharp_s() -> None:
         "ßßßß Müller, ID PID555123", Identifiers.from_dataset(ds), generic=False
     )
     assert text == "ßßßß [removed], ID [removed]" and removed == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "seen 17/03/2024",
+        "seen 3/17/2024",
+        "4/14/2020 8:48",
+        "2024-03-17",
+        "17 mars 2024",
+        "May 3, 2024",
+    ],
+)
+def test_generic_date_pattern_reads_every_usual_order(text: str) -> None:
+    dates = dict(GENERIC_PATTERNS)["date"]
+    assert dates.search(text), text
+
+
+def test_generic_date_pattern_leaves_measurements() -> None:
+    dates = dict(GENERIC_PATTERNS)["date"]
+    assert not any(dates.search(t) for t in ["3.5 cm", "120 kVp", "W:400 L:40", "13/14/15"])

@@ -89,10 +89,11 @@ GENERIC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)),
     ("url", re.compile(r"\b(?:https?://|ftp://|www\.)\S+", re.I)),
     (
-        "date",
+        "date",  # numeric day-month-year, month-day-year (US) and year-month-day; worded
         re.compile(
             r"\b(?:(?:19|20)\d\d[-/.]?(?:0[1-9]|1[0-2])[-/.]?(?:0[1-9]|[12]\d|3[01])"
             r"|(?:0?[1-9]|[12]\d|3[01])[-/.](?:0?[1-9]|1[0-2])[-/.](?:19|20)?\d\d"
+            r"|(?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])[-/.](?:19|20)?\d\d"
             rf"|(?:0?[1-9]|[12]\d|3[01])(?:er)?\s+(?:{_DATE_WORDS})\.?\s+(?:19|20)\d\d"
             rf"|(?:{_DATE_WORDS})\.?\s+(?:0?[1-9]|[12]\d|3[01]),?\s+(?:19|20)\d\d)\b",
             re.I,
