@@ -22,6 +22,7 @@ from .check_cmd import check
 from .cli_policy import build_policy, policy_options
 from .conformance import action_table, conformance_statement, summary
 from .errors import MedanonError, UsageError
+from .faces.headscan import HeadSeriesCheck, HeadSlices
 from .keys import load_keyring
 from .policy import Policy, builtin_profiles, load_policy
 from .runners.batch import plan_jobs, run_jobs
@@ -292,7 +293,10 @@ def scrub(
         _write_html(html_page, html_pairs, policy)
     if as_json:
         click.echo(json.dumps(summary_totals, sort_keys=True))
-    elif not quiet:
+    else:
+        for risk in totals.head_series.risks():
+            click.echo(f"medanon: WARNING {risk.message()}", err=True)
+    if not as_json and not quiet:
         rate = len(todo) / max(summary_totals["seconds"], 1e-9)
         click.echo(
             f"medanon: {summary_totals['ok']} of {summary_totals['files']} files de-identified"
@@ -312,20 +316,27 @@ class _Totals:
         self.statuses: Counter[str] = Counter()
         self.actions: Counter[str] = Counter()
         self.warnings = 0
+        self.head_series = HeadSeriesCheck()
 
     def add(self, record: dict[str, Any]) -> None:
         self.statuses[record["status"]] += 1
         self.actions.update(record["actions"])
         self.warnings += bool(record["warnings"])
+        if record.get("head_slices"):
+            self.head_series.add(HeadSlices.from_record(record["head_slices"]))
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        totals = {
             "files": sum(self.statuses.values()),
             "ok": self.statuses.get("ok", 0) + self.statuses.get("dry-run", 0),
             "failed": self.statuses.get("failed", 0),
             "warnings": self.warnings,
             "actions": dict(sorted(self.actions.items())),
         }
+        risks = self.head_series.risks()
+        if risks:
+            totals["residual_risks"] = [risk.as_record() for risk in risks]
+        return totals
 
 
 def _dask_client(address: str) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,8 @@ from .dicom.markers import add_markers, regenerate_file_meta, transfer_syntax_of
 from .dicom.table import CLEAN_PIXEL_DATA_CODE, CLEAN_VISUAL_FEATURES_CODE
 from .dicom.verify import verify_output
 from .errors import InputError, MedanonError, VerificationError
-from .faces.stage import clean_dataset_faces, clean_image_faces, head_scan_risk, is_photograph
+from .faces.headscan import HeadSlices, assess, head_slices
+from .faces.stage import clean_dataset_faces, clean_image_faces, is_photograph
 from .io import encode_for_output, parse_dicom, read_back, read_bytes, write_atomic
 from .keys import Keyring
 from .pixels.redact import (
@@ -52,6 +53,7 @@ class FileResult:
     uid_map: dict[str, str] = field(default_factory=dict, repr=False)
     patient_map: dict[str, str] = field(default_factory=dict, repr=False)
     verdict: dict[str, Any] | None = None
+    head_slices: HeadSlices | None = None  # for the series-level check (medanon.faces.headscan)
 
     def record(self) -> dict[str, Any]:
         """The JSON Lines record (mappings excluded: they are written only with --mapping)."""
@@ -63,6 +65,7 @@ class FileResult:
             "actions": dict(sorted(self.actions.items())),
             "warnings": self.warnings,
             **({"verdict": self.verdict} if self.verdict is not None else {}),
+            **({"head_slices": self.head_slices.as_record()} if self.head_slices else {}),
         }
 
 
@@ -100,6 +103,7 @@ class Scrubber:
         if not meta_instance and "SOPInstanceUID" not in dataset:
             raise InputError("no SOP Instance UID in the dataset or its file meta")
         pixel_policy = self.pixel_policy_for(dataset)  # rules match the input's make and size
+        head = head_slices(dataset)  # before the engine removes the descriptions it reads
         try:
             outcome, identifiers = self.engine.apply(dataset, extra_uids=(meta_instance,))
         except MedanonError:
@@ -127,9 +131,10 @@ class Scrubber:
             dataset.RecognizableVisualFeatures = "NO"  # PS3.15 E.3.2, after a clean re-check
             extra_codes = (*extra_codes, CLEAN_VISUAL_FEATURES_CODE)
             transfer_syntax = transfer_syntax_of(dataset)
-        risk = head_scan_risk(dataset)
-        if risk:
-            outcome.warn(risk)
+        if head is not None:  # named by the output's series UID, never the input's
+            outcome.head_slices = replace(head, series=str(dataset.get("SeriesInstanceUID", "")))
+            for risk in assess([outcome.head_slices]):  # an enhanced CT/MR: the volume alone
+                outcome.warn(risk.message())
         add_markers(dataset, self.policy, extra_codes)
         regenerate_file_meta(dataset, transfer_syntax, sop_class, sop_instance)
         _pixel_warnings(
@@ -217,6 +222,7 @@ class Scrubber:
             uid_map=outcome.uid_map,
             patient_map=outcome.patient_map,
             verdict=verdict,
+            head_slices=outcome.head_slices,
         ), outcome.preview
 
     def _verdict(self, output: Path) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataelem import DataElement, RawDataElement
@@ -38,6 +38,9 @@ from .values import (
     shift_da,
     shift_dt,
 )
+
+if TYPE_CHECKING:
+    from ..faces.headscan import HeadSlices
 
 PATIENT_ID = 0x00100020
 PATIENT_NAME = 0x00100010
@@ -81,6 +84,8 @@ class Outcome:
     uid_map: dict[str, str] = field(default_factory=dict)
     patient_map: dict[str, str] = field(default_factory=dict)
     date_offset_days: int | None = None
+    # Geometry of a head CT/MR file, for the series-level face-reconstruction check.
+    head_slices: HeadSlices | None = None
     # The pixel stage's picture for --preview: (first frame as shown, filled boxes).
     preview: tuple[Any, tuple[tuple[int, int, int, int], ...]] | None = field(
         default=None, repr=False
