@@ -1,0 +1,74 @@
+"""A clinical photograph through the social profile: face, wristband text and a manual region
+all go in one run, and the report says what medanon cannot judge (issue 4, other features)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from medanon.cli import main
+from medanon.faces import default_detector
+from medanon.text import find_text, is_available
+
+skimage_data = pytest.importorskip("skimage.data")
+pytestmark = pytest.mark.skipif(
+    not (is_available() and default_detector().is_available()),
+    reason="needs Tesseract and a face detector",
+)
+
+WRISTBAND = (40, 440, 330, 490)  # x0, y0, x1, y1 of the label drawn on the photograph
+TATTOO = (400, 380, 480, 460)  # a region only a person can judge: the user boxes it
+
+
+def photograph(path: Path) -> np.ndarray:
+    """The astronaut portrait with a patient wristband label burned in (fake PHI)."""
+    bgr = cv2.cvtColor(skimage_data.astronaut(), cv2.COLOR_RGB2BGR)
+    x0, y0, x1, y1 = WRISTBAND
+    cv2.rectangle(bgr, (x0, y0), (x1, y1), (245, 245, 245), -1)
+    cv2.putText(bgr, "DUPONTEL M 13/04/61", (x0 + 8, y1 - 16), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 0, 2)
+    cv2.imwrite(str(path), bgr)
+    return bgr
+
+
+def test_face_text_and_manual_region_go_in_one_run(tmp_path: Path) -> None:
+    source = tmp_path / "in" / "wound.png"
+    source.parent.mkdir()
+    before = photograph(source)
+    x0, y0, x1, y1 = TATTOO
+    result = CliRunner().invoke(
+        main,
+        [
+            "scrub",
+            str(source.parent),
+            "-o",
+            str(tmp_path / "out"),
+            "--profile",
+            "social",
+            "--region",
+            f"{x0},{y0},{x1 - x0},{y1 - y0}",
+            "--report",
+            str(tmp_path / "report.jsonl"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    after = cv2.imread(str(tmp_path / "out" / "wound.png"))
+    assert after.shape == before.shape
+    # The face is gone: the detector no longer finds one.
+    assert default_detector().detect(after) == []
+    # The wristband's text is gone: OCR reads nothing in it, and its ink was covered.
+    wx0, wy0, wx1, wy1 = WRISTBAND
+    band = after[wy0:wy1, wx0:wx1]
+    assert not any(r.text.strip() for r in find_text(band))
+    ys, xs = np.nonzero(before[wy0:wy1, wx0:wx1].max(axis=-1) < 100)  # the black ink
+    text = band[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    assert (text == text[0, 0]).all()  # one solid fill over the whole line
+    # The manual region is filled.
+    region = after[y0:y1, x0:x1]
+    assert (region == region[0, 0]).all() and not (before[y0:y1, x0:x1] == region[0, 0]).all()
+    # And the report says what a person must still check.
+    report = (tmp_path / "report.jsonl").read_text()
+    assert "tattoo" in report.lower() and "DUPONTEL" not in report
