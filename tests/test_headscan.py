@@ -138,3 +138,33 @@ def test_cli_flags_the_series_by_its_pseudonymous_uid(tmp_path: Path) -> None:
     assert text.exit_code == 0
     assert text.stderr.count("WARNING head CT/MR series") == 1
     assert series not in text.stderr
+
+
+def test_watch_flags_a_series_once_across_runs(tmp_path: Path) -> None:
+    from medanon.watch_cmd import watch
+
+    def run_once() -> list[dict]:
+        result = CliRunner().invoke(
+            watch,
+            [str(inbox), "-o", str(outbox), "--once", "--stable", "0.1", "--settle", "0.2"],
+            catch_exceptions=False,
+        )
+        assert result.exit_code == 0, result.output
+        lines = result.stderr.splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+    series = generate_uid()
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    inbox.mkdir()
+    for i in range(30):  # 43.5 mm: not yet enough
+        head_slice(i * 1.5, series=series).save_as(inbox / f"s{i:03}.dcm", enforce_file_format=True)
+    assert not [r for r in run_once() if r["event"] == "residual_risk"]
+    for i in range(30, 60):  # the rest of the series arrives later: now 88.5 mm
+        head_slice(i * 1.5, series=series).save_as(inbox / f"s{i:03}.dcm", enforce_file_format=True)
+    risks = [r for r in run_once() if r["event"] == "residual_risk"]
+    assert len(risks) == 1  # as soon as the slices seen cover enough (in any order)
+    assert 31 <= risks[0]["slices"] <= 60 and risks[0]["extent_mm"] >= 60
+    assert risks[0]["series"] == dcmread(outbox / "s000.dcm").SeriesInstanceUID != series
+    (inbox / "s000.dcm").touch()
+    head_slice(90.0, series=series).save_as(inbox / "s999.dcm", enforce_file_format=True)
+    assert not [r for r in run_once() if r["event"] == "residual_risk"]  # said once

@@ -471,3 +471,33 @@ def test_sigterm_stops_gracefully(tmp_path: Path) -> None:
     assert "processing" not in {r["state"] for r in rows.values()}
     done = {p for p, r in rows.items() if r["state"] == "done"}
     assert set(visible_files(outbox)) == done
+
+
+def test_second_signal_abandons_and_restart_finishes(tmp_path: Path) -> None:
+    """Two signals in a row: the first asks for a graceful stop, the second abandons the files
+    in progress at once (status 128+15); the next start redoes them. The signal handler takes
+    no lock, so it cannot deadlock on a log line being written when it arrives."""
+    inbox, outbox = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir()
+    names = [f"im{i:02d}.dcm" for i in range(12)]
+    for name in names:  # 512x512 under the social profile: OCR keeps each file busy a while
+        small(inbox / name, rows=512, columns=512)
+    first_log = tmp_path / "first.log"
+    process = start_watcher(inbox, outbox, first_log, "--profile", "social", "--workers", "2")
+    try:
+        wait_for(lambda: len(visible_files(outbox)) >= 1, timeout=60)
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    events = [r["event"] for r in log_records(first_log.read_text())]
+    assert process.returncode == 128 + signal.SIGTERM, events[-5:]
+    assert "abandon" in events and "stop" not in events
+    second_log = tmp_path / "second.log"
+    second = start_watcher(inbox, outbox, second_log, "--profile", "social", "--once")
+    assert second.wait(timeout=120) == 0, second_log.read_text()[-2000:]
+    assert visible_files(outbox) == names
+    assert {r["state"] for r in journal_rows(outbox).values()} == {"done"}

@@ -53,6 +53,7 @@ from typing import IO, Any
 
 from .. import __version__
 from ..errors import UsageError
+from ..faces.headscan import HeadSlices, assess
 from ..io import TMP_MARK
 from ..keys import Keyring
 from ..pipeline import Scrubber
@@ -131,14 +132,23 @@ class JsonLog:
         self._lock = threading.Lock()
 
     def __call__(self, event: str, **fields: Any) -> None:
-        record = {"ts": round(time.time(), 3), "event": event, **fields}
-        line = json.dumps(record, sort_keys=False, default=str)
+        line = self._line(event, fields)
         with self._lock:
             try:
-                self.stream.write(line + "\n")
+                self.stream.write(line)
                 self.stream.flush()
             except (OSError, ValueError):
                 pass  # a closed stderr must not stop the watcher
+
+    def emergency(self, event: str, **fields: Any) -> None:
+        """Write one line without the lock (from a signal handler, just before exiting)."""
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.write(self.stream.fileno(), self._line(event, fields).encode())
+
+    @staticmethod
+    def _line(event: str, fields: dict[str, Any]) -> str:
+        record = {"ts": round(time.time(), 3), "event": event, **fields}
+        return json.dumps(record, sort_keys=False, default=str) + "\n"
 
 
 # -- worker side -------------------------------------------------------------------------
@@ -162,6 +172,7 @@ class TaskResult:
     error: str | None = None
     warnings: int = 0
     seconds: float = 0.0
+    head_slices: HeadSlices | None = None  # geometry of a head CT/MR file (series check)
 
 
 _scrubber: Scrubber | None = None
@@ -240,7 +251,14 @@ def _run_task(task: Task) -> TaskResult:
     except OSError as exc:
         _discard(staging)
         return TaskResult(task.rel, "transient", category=transient_kind(exc), error=_os(exc))
-    return TaskResult(task.rel, "ok", sha=sha, out_sha=out_sha, warnings=len(outcome.warnings))
+    return TaskResult(
+        task.rel,
+        "ok",
+        sha=sha,
+        out_sha=out_sha,
+        warnings=len(outcome.warnings),
+        head_slices=outcome.head_slices,
+    )
 
 
 def _os(exc: OSError) -> str:
@@ -296,6 +314,7 @@ class Watcher:
         self.stats = _Stats()
         self._wake = threading.Event()
         self._stop = False
+        self._stop_signal: str | None = None  # set by the signal handler, logged by the loop
         self._events: deque[tuple[str, str, str | None]] = deque()
         self._completed: deque[tuple[Future[TaskResult], Task]] = deque()
         self._versions: dict[str, _Tracked] = {}  # the version each task in flight is about
@@ -327,14 +346,15 @@ class Watcher:
         """SIGTERM/SIGINT: stop gracefully; a second one abandons. Returns a restorer."""
 
         def handler(signum: int, _frame: object) -> None:
-            if self._stop:  # second signal: abandon the files in progress
-                self.log(
-                    "abandon", signal=signal.Signals(signum).name, in_flight=len(self._inflight)
-                )
-                if self._journal is not None:
-                    self._journal.close()
+            # No lock may be taken here: the interrupted code may hold the log's lock. The loop
+            # logs "stopping"; an abandon is written straight to the stream's descriptor.
+            name = signal.Signals(signum).name
+            if self._stop:  # second signal: abandon the files in progress (the journal
+                # survives this like a SIGKILL: the next start finds and redoes them)
+                if isinstance(self.log, JsonLog):
+                    self.log.emergency("abandon", signal=name, in_flight=len(self._inflight))
                 os._exit(128 + signum)
-            self.log("stopping", signal=signal.Signals(signum).name, in_flight=len(self._inflight))
+            self._stop_signal = name
             self.request_stop()
 
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -389,6 +409,9 @@ class Watcher:
         while True:
             self._wake.clear()
             self._drain_events()
+            if self._stop_signal is not None:
+                self.log("stopping", signal=self._stop_signal, in_flight=len(self._inflight))
+                self._stop_signal = None
             now = time.monotonic()
             if now >= next_poll:
                 self._scan(config.inbox)
@@ -751,6 +774,17 @@ class Watcher:
                 self._recheck.discard(task.rel)
                 self._recheck_now(task.rel)
 
+    def _check_head_series(self, rel: str, facts: HeadSlices) -> None:
+        """Series-level face-reconstruction check across every file of the series seen so far
+        (the journal keeps them across restarts); logged once per series."""
+        journal = self._journal
+        assert journal is not None
+        known = journal.add_head_slices(rel, facts.series, json.dumps(facts.as_record()))
+        slices = [HeadSlices.from_record(json.loads(item)) for item in known]
+        for risk in assess(slices):
+            if journal.claim_head_warning(risk.series):
+                self.log("residual_risk", **risk.as_record(), warning=risk.message())
+
     def _recheck_now(self, rel: str) -> None:
         try:
             stat = os.stat(self.config.inbox / rel, follow_symlinks=False)
@@ -782,6 +816,8 @@ class Watcher:
                 ms=round(result.seconds * 1000, 1),
                 latency_ms=self._latency(rel),
             )
+            if result.head_slices is not None:
+                self._check_head_series(rel, result.head_slices)
             if self.config.move_done is not None:
                 self._move_done(rel)
         elif result.kind == "unchanged":

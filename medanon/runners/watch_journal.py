@@ -65,6 +65,13 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE INDEX IF NOT EXISTS files_state ON files (state);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS head_slices (
+    path TEXT PRIMARY KEY,
+    series TEXT NOT NULL,
+    facts TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS head_slices_series ON head_slices (series);
+CREATE TABLE IF NOT EXISTS head_series_warned (series TEXT PRIMARY KEY);
 """
 
 STATES = ("pending", "processing", "written", "done", "failed", "retry")
@@ -225,6 +232,26 @@ class Journal:
             db.execute(
                 "DELETE FROM files WHERE path = ? AND state NOT IN ('done', 'failed')", (path,)
             )
+
+    def add_head_slices(self, path: str, series: str, facts: str) -> list[str]:
+        """Record a head CT/MR file's geometry (JSON, no patient value) under its output series
+        UID; returns the facts of every file of that series, for the series-level check."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO head_slices (path, series, facts) VALUES (?, ?, ?) "
+                "ON CONFLICT (path) DO UPDATE SET series = excluded.series, facts = excluded.facts",
+                (path, series, facts),
+            )
+            rows = db.execute("SELECT facts FROM head_slices WHERE series = ?", (series,))
+            return [row[0] for row in rows]
+
+    def claim_head_warning(self, series: str) -> bool:
+        """True once per series: the residual-risk warning is logged a single time."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO head_series_warned (series) VALUES (?)", (series,)
+            )
+            return cursor.rowcount > 0
 
     def reset_processing(self) -> int:
         """After a restart: claims of the dead process go back to ``pending``."""
