@@ -410,3 +410,40 @@ def test_check_output_never_quotes_identifying_text(tmp_path: Path) -> None:
         result = CliRunner().invoke(check, [str(path), *args])
         assert "DUPONTEL" not in result.output.upper()
         assert "MARGUERITE" not in result.output.upper()
+
+
+def _masked_astronaut(kind: str) -> tuple[np.ndarray, Region]:
+    """The astronaut with the face box the detector gives for it, masked the way named."""
+    skimage_data = pytest.importorskip("skimage.data")
+    image = cv2.cvtColor(skimage_data.astronaut(), cv2.COLOR_RGB2BGR)
+    face = Region(178, 64, 92, 111)
+    x0, y0, x1, y1 = face.x, face.y, face.x + face.w, face.y + face.h
+    inside = image[y0:y1, x0:x1]
+    if kind == "eye bar":
+        cv2.rectangle(image, (x0 - 5, y0 + 28), (x1 + 5, y0 + 50), (0, 0, 0), -1)
+    elif kind == "blurred":
+        image[y0:y1, x0:x1] = cv2.GaussianBlur(inside, (0, 0), 3)
+    elif kind == "pixelated":
+        blocks = cv2.resize(inside, (face.w // 6, face.h // 6), interpolation=cv2.INTER_AREA)
+        image[y0:y1, x0:x1] = cv2.resize(blocks, (face.w, face.h), interpolation=cv2.INTER_NEAREST)
+    return image, face
+
+
+@pytest.mark.parametrize("kind", ["eye bar", "blurred", "pixelated"])
+def test_inadequate_masking_of_a_face_is_named(kind: str) -> None:
+    image, face = _masked_astronaut(kind)
+    signals = find_signals(image, Known(faces=(face,)), ocr=False)
+    masking = [s for s in signals if s.id == "I2"]
+    assert [s.variant for s in masking] == [kind]
+    verdict = judge(signals, "social", "fr", lang="en")
+    i2 = next(j for j in verdict.signals if j.signal.id == "I2")
+    assert i2.severity == "block" and "ICMJE" in i2.rule
+
+
+def test_unmasked_face_and_filled_face_are_not_inadequate_masking() -> None:
+    image, face = _masked_astronaut("none")
+    assert not [s for s in find_signals(image, Known(faces=(face,)), ocr=False) if s.id == "I2"]
+    filled = image.copy()
+    filled[face.y : face.y + face.h, face.x : face.x + face.w] = 0
+    # A filled face is no longer found by the detector; I2 only looks at faces it is given.
+    assert not [s for s in find_signals(filled, Known(), ocr=False) if s.id == "I2"]

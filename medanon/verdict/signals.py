@@ -25,6 +25,7 @@ from .marks import (
     find_star_ratings,
     find_watermarks,
 )
+from .masking import find_inadequate_masking
 from .model import Region, Signal
 from .ocr import OCRConfig, Word, is_available, read_words
 from .textcues import caller_words, dedupe, find_text_cues, fuzzy_equal, key
@@ -145,6 +146,7 @@ def find_signals(
     # Identification, from the caller.
     for r in known.faces:
         signals.append(Signal("I1", region=r, detail="face detector"))
+    signals.extend(find_inadequate_masking(image, known.faces))
     for r in known.identifying_text:
         signals.append(Signal("I3", region=r, text="identifying text", detail="text finder"))
     if known.identifying_metadata:
