@@ -447,3 +447,25 @@ def test_unmasked_face_and_filled_face_are_not_inadequate_masking() -> None:
     filled[face.y : face.y + face.h, face.x : face.x + face.w] = 0
     # A filled face is no longer found by the detector; I2 only looks at faces it is given.
     assert not [s for s in find_signals(filled, Known(), ocr=False) if s.id == "I2"]
+
+
+@pytest.mark.skipif(not is_available(), reason="Tesseract is not installed")
+def test_s1_only_when_everything_was_searched_and_nothing_found(tmp_path: Path) -> None:
+    from medanon.faces import default_detector
+    from medanon.verdict import assess_file
+
+    if not default_detector().is_available():
+        pytest.skip("no face detector installed")
+    image = np.full((256, 256), 30, np.uint8)
+    cv2.circle(image, (128, 128), 80, 150, -1)
+    clean = tmp_path / "figure.png"
+    cv2.imwrite(str(clean), image)
+    ids = {j.signal.id for j in assess_file(clean, channel="social", jurisdiction="fr")[1].signals}
+    assert "S1" in ids
+    not_searched = assess_file(clean, channel="social", jurisdiction="fr", detect_faces=False)[1]
+    assert "S1" not in {j.signal.id for j in not_searched.signals}
+    cv2.putText(image, "DOB 13/04/1961", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 255, 2)
+    dated = tmp_path / "dated.png"
+    cv2.imwrite(str(dated), image)
+    ids = {j.signal.id for j in assess_file(dated, channel="social", jurisdiction="fr")[1].signals}
+    assert "I3" in ids and "S1" not in ids

@@ -41,6 +41,12 @@ __all__ = [
 ]
 
 
+def face_detector_available() -> bool:
+    from ..faces import default_detector
+
+    return default_detector().is_available()
+
+
 def find_faces(image: np.ndarray) -> tuple[Region, ...]:
     """Faces in an image (grey or BGR) as regions, with medanon's default detector."""
     from ..faces import default_detector
@@ -89,11 +95,14 @@ def assess_file(
     """
     path = Path(path)
     loaded = load_image(path)
+    searched = bool(faces)
     if detect_faces and not faces:
+        searched = face_detector_available()
         faces = find_faces(loaded.image)
     known = Known(
         caption=caption,
         faces=faces,
+        faces_searched=searched,
         identifying_metadata=tuple(loaded.identifying_metadata),
         identifying_values=tuple(loaded.identifying_values),
         file_name=path.name,

@@ -45,6 +45,7 @@ class Known:
     identifying_values: Sequence[str] = ()  # header values to look for in the pixels
     modality: str | None = None
     declared_burned_in: bool = False
+    faces_searched: bool = False  # a face detector looked (``faces`` empty then means none)
     extra: Sequence[Signal] = field(default=())
 
 
@@ -156,8 +157,9 @@ def find_signals(
     if known.file_name:
         signals.extend(file_name_signals(known.file_name))
     # Text.
+    text_read = words is not None or (ocr and is_available())
     if words is None:
-        words = read_words(image, ocr_config) if ocr and is_available() else []
+        words = read_words(image, ocr_config) if text_read else []
     # Isolated glyphs are only for markers and panel labels, not for text cues.
     all_words = [w for w in words if w.source != "glyph"] + caller_words(known.caption)
     text_signals = find_text_cues(all_words)
@@ -200,6 +202,8 @@ def find_signals(
     signals.extend(find_markers(image, words, panels))
     signals.extend(find_imaging_look(image, known.modality))
     signals.extend(known.extra)
+    if text_read and known.faces_searched and not any(s.id.startswith("I") for s in signals):
+        signals.append(Signal("S1", detail="text read, faces searched, metadata checked"))
     return dedupe(_without_identifying_text(signals, known))
 
 
