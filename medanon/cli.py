@@ -57,6 +57,16 @@ def main() -> None:
     help="Output file (one input file) or folder (mirrors input folders). "
     "Default: NAME.anon.EXT beside each file, FOLDER.anon beside each folder.",
 )
+@click.option(
+    "--layout",
+    type=click.Choice(["mirror", "pseudonymous"]),
+    default="mirror",
+    show_default=True,
+    help="Output names: 'mirror' keeps the inputs' folders and file names; 'pseudonymous' "
+    "writes OUT/PATIENT/STUDY/SERIES/INSTANCE.dcm from the de-identified values (and "
+    "OUT/images/TOKEN.EXT for pictures), so no input name, often a patient's, is kept. "
+    "Needs -o.",
+)
 @policy_options
 @click.option(
     "--report",
@@ -142,6 +152,7 @@ def main() -> None:
 def scrub(
     paths: tuple[Path, ...],
     output: str | None,
+    layout: str,
     profile: str,
     with_options: tuple[str, ...],
     without_options: tuple[str, ...],
@@ -191,6 +202,7 @@ def scrub(
             list(paths),
             Path(output) if output else None,
             output_is_folder=bool(output) and output.endswith(("/", os.sep)),
+            layout=layout,
         )
         for target in (report, mapping, preview_dir, html_page):
             if target is not None and any(_same_or_inside(target, p) for p in paths if p.is_dir()):
@@ -210,7 +222,7 @@ def scrub(
     if report is not None:
         journal = ReportJournal(
             report,
-            digest=run_digest(policy, keyring, dry_run=dry_run),
+            digest=run_digest(policy, keyring, dry_run=dry_run, layout=layout),
             extra=extra,
             dry_run=dry_run,
             resume=resume,

@@ -7,10 +7,12 @@ Every way of running medanon (the CLI, batch processes, later the watcher and Da
 from __future__ import annotations
 
 import copy
+import hashlib
+import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pydicom.dataset import Dataset
@@ -34,6 +36,10 @@ from .pixels.redact import (
 )
 from .policy import Policy
 from .raster import decode_image, detect_format, encode_image, metadata_left, strip_metadata
+
+LAYOUTS = ("mirror", "pseudonymous")
+IMAGE_EXTENSIONS = {"jpeg": "jpg", "tiff": "tif"}
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 # Modalities whose pixels often carry burned-in text or show a person.
 TEXT_PRONE_MODALITIES = {"US", "SC", "OT", "XC", "ES", "GM", "SM", "DOC", "IVUS", "OP", "ECG"}
@@ -169,30 +175,35 @@ class Scrubber:
         dry_run: bool = False,
         durable: bool = False,
         preview_dir: Path | None = None,
+        layout: str = "mirror",
     ) -> FileResult:
         """Read, de-identify, serialise, verify, then write ``destination`` atomically.
 
         Never raises for a bad input: the error is in the result, and nothing is written.
         With ``preview_dir``, a PNG per input shows the first frame with the regions the text
         stage filled outlined (it shows the input: for a person to check, kept private).
+        With ``layout="pseudonymous"``, ``destination`` is a folder and the output goes below it
+        under a name made of the output's own values (:func:`pseudonymous_path`), so no input
+        file or folder name (often a patient's name) reaches the output.
         """
-
-        output = str(destination) if destination is not None else None
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}")
         with warnings.catch_warnings():
             # pydicom's warnings quote values (names, UIDs): they must not reach logs.
             warnings.simplefilter("ignore")
             result, preview = self._scrub_file(
-                source, destination, output, overwrite, dry_run, durable
+                source, destination, layout, overwrite, dry_run, durable
             )
         if preview_dir is not None and preview is not None:
-            write_preview(preview_dir, destination or source, *preview)
+            named = Path(result.output) if result.output else destination or source
+            write_preview(preview_dir, named, *preview)
         return result
 
     def _scrub_file(
         self,
         source: Path,
         destination: Path | None,
-        output: str | None,
+        layout: str,
         overwrite: bool,
         dry_run: bool,
         durable: bool,
@@ -204,18 +215,25 @@ class Scrubber:
             image_format = detect_format(raw) if raw[128:132] != b"DICM" else None
             if image_format is not None:
                 data, outcome = self._scrub_image(raw, image_format)
+                name = PurePosixPath("images", self.image_name(raw, image_format))
             else:
-                data, outcome = self._scrub_dicom(raw)
+                data, outcome, dataset, identifiers = self._scrub_dicom(raw)
+                name = pseudonymous_path(dataset, outcome.patient_token)
+                if layout == "mirror" and destination is not None:
+                    _warn_identifying_path(destination, identifiers, outcome)
+            if layout == "pseudonymous" and destination is not None:
+                destination = destination / name
             verdict = None
             if not dry_run and destination is not None:
-                write_atomic(destination, data, overwrite=overwrite, durable=durable)
+                if not (layout == "pseudonymous" and _same_bytes(destination, data)):
+                    write_atomic(destination, data, overwrite=overwrite, durable=durable)
                 read_back(destination, data)
                 verdict = self._verdict(destination)
         except MedanonError as exc:
             return FileResult(str(source), None, "failed", error=str(exc)), None
         return FileResult(
             str(source),
-            output,
+            str(destination) if destination is not None else None,
             "dry-run" if dry_run else "ok",
             actions=dict(outcome.counts),
             warnings=list(outcome.warnings),
@@ -249,8 +267,15 @@ class Scrubber:
             "signals": sorted({f"{j.signal.id} {j.severity}: {j.rule}" for j in verdict.signals}),
         }
 
-    def _scrub_dicom(self, raw: bytes) -> tuple[bytes, Outcome]:
-        """DICOM bytes in, verified de-identified DICOM bytes out."""
+    def image_name(self, raw: bytes, image_format: str) -> str:
+        """An ordinary image's pseudonymous file name: a keyed token of its bytes (the same
+        input gets the same name; nothing of the input's name is kept)."""
+        token = self.keyring.token("image-file", hashlib.sha256(raw).hexdigest(), 26)
+        return f"{token}.{IMAGE_EXTENSIONS.get(image_format, image_format)}"
+
+    def _scrub_dicom(self, raw: bytes) -> tuple[bytes, Outcome, Dataset, Identifiers]:
+        """DICOM bytes in, verified de-identified DICOM bytes out (with the output dataset and
+        the input's identifiers)."""
         dataset = parse_dicom(raw)
         outcome, identifiers = self._scrub(dataset)
         try:
@@ -260,7 +285,7 @@ class Scrubber:
         verify_output(
             data, identifiers, str(dataset.file_meta.MediaStorageSOPInstanceUID), pixel_span
         )
-        return data, outcome
+        return data, outcome, dataset, identifiers
 
     def scrub_image_bytes(self, raw: bytes) -> tuple[bytes, Outcome]:
         """An ordinary image (PNG, JPEG, TIFF, BMP, WebP) without its identifying metadata.
@@ -369,3 +394,44 @@ def summarise(results: list[FileResult]) -> dict[str, Any]:
         "warnings": sum(1 for r in results if r.warnings),
         "actions": dict(sorted(actions.items())),
     }
+
+
+def pseudonymous_path(dataset: Dataset, patient_token: str = "") -> PurePosixPath:
+    """``PatientID/StudyInstanceUID/SeriesInstanceUID/SOPInstanceUID.dcm`` of a de-identified
+    dataset: its own pseudonym and remapped UIDs, so the path says no more than the header.
+    When the output has no Patient ID (the basic profile empties it), ``patient_token`` (keyed,
+    :attr:`Outcome.patient_token`) keeps one patient's studies together."""
+    meta = getattr(dataset, "file_meta", None) or Dataset()
+    instance = dataset.get("SOPInstanceUID", "") or meta.get("MediaStorageSOPInstanceUID", "")
+    return PurePosixPath(
+        _name_part(dataset.get("PatientID", "") or patient_token, "no-patient-id"),
+        _name_part(dataset.get("StudyInstanceUID", ""), "no-study"),
+        _name_part(dataset.get("SeriesInstanceUID", ""), "no-series"),
+        _name_part(instance, "no-instance") + ".dcm",
+    )
+
+
+def _name_part(value: Any, fallback: str) -> str:
+    """A value made safe as one path component (no separators, no leading dot)."""
+    text = _UNSAFE_IN_NAME.sub("_", str(value or "").strip()).strip("._")[:64]
+    return text or fallback
+
+
+def _warn_identifying_path(destination: Path, identifiers: Identifiers, outcome: Outcome) -> None:
+    """Mirrored outputs keep the input's file and folder names: say so when they hold the
+    patient's name, ID or an original UID (kinds only, never the values)."""
+    kinds = identifiers.find_patient(str(destination))
+    if kinds:
+        outcome.warn(
+            f"output path holds the patient's {'/'.join(kinds)} (input file or folder names); "
+            "use --layout pseudonymous"
+        )
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    """Whether ``path`` already holds exactly ``data`` (a pseudonymous output written by an
+    earlier, interrupted run: outputs are deterministic, so it need not be written again)."""
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False

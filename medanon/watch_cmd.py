@@ -29,7 +29,16 @@ def _seconds(minimum: float = 0.0) -> click.FloatRange:
     "outbox",
     required=True,
     type=click.Path(path_type=Path, file_okay=False),
-    help="Output folder; mirrors the inbox's sub-folders.",
+    help="Output folder; mirrors the inbox's sub-folders (see --layout).",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["mirror", "pseudonymous"]),
+    default="mirror",
+    show_default=True,
+    help="Output names: 'mirror' keeps the inbox's folders and file names; 'pseudonymous' "
+    "writes PATIENT/STUDY/SERIES/INSTANCE.dcm from the de-identified values (images/TOKEN.EXT "
+    "for pictures), so no input name, often a patient's, reaches the output.",
 )
 @policy_options
 @click.option(
@@ -102,6 +111,7 @@ def _seconds(minimum: float = 0.0) -> click.FloatRange:
 def watch(
     inbox: Path,
     outbox: Path,
+    layout: str,
     profile: str,
     with_options: tuple[str, ...],
     without_options: tuple[str, ...],
@@ -146,6 +156,7 @@ def watch(
             events=not no_events,
             status_every=status_every,
             retry_max=retry_max,
+            layout=layout,
         )
         watcher = Watcher(config, policy, keyring, log)
         restore = watcher.install_signal_handlers()

@@ -125,3 +125,24 @@ def test_api_bounded_in_order_and_no_secret_in_task_graph(
     assert not [line for line in leftover if line.startswith(b"medanon-scrub-")]  # released
     local = list(run_jobs(jobs, policy, keyring, dry_run=True))
     assert [r.record() | {"status": "ok"} for r in local] == [r.record() for r in [first, *rest]]
+
+
+def test_pseudonymous_layout_names_agree_locally_and_on_dask(
+    tmp_path: Path, cluster: distributed.LocalCluster
+) -> None:
+    for index in range(6):
+        write_phi_file(tmp_path / "in" / "DUPONTEL" / f"IM{index:03d}.dcm")
+    trees, reports = {}, {}
+    for name, extra in {"j1": [], "dask": ["--dask", cluster.scheduler_address]}.items():
+        result = run(
+            "scrub", "in", "-o", f"out-{name}", "--layout", "pseudonymous",
+            "--profile", "research", "--report", f"{name}.jsonl", *extra,
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        out = tmp_path / f"out-{name}"
+        trees[name] = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+        reports[name] = (tmp_path / f"{name}.jsonl").read_text().replace(f"out-{name}/", "out/")
+    assert trees["j1"] == trees["dask"] and len(trees["j1"]) == 6
+    assert reports["j1"] == reports["dask"]
+    assert not any("DUPONTEL" in path or "IM00" in path for path in trees["j1"])

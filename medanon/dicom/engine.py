@@ -84,6 +84,9 @@ class Outcome:
     uid_map: dict[str, str] = field(default_factory=dict)
     patient_map: dict[str, str] = field(default_factory=dict)
     date_offset_days: int | None = None
+    # A keyed token of the patient (issuer + ID, or the study): names the patient's folder in
+    # the pseudonymous output layout when the output keeps no Patient ID.
+    patient_token: str = ""
     # Geometry of a head CT/MR file, for the series-level face-reconstruction check.
     head_slices: HeadSlices | None = None
     # The pixel stage's picture for --preview: (first frame as shown, filled boxes).
@@ -247,6 +250,7 @@ class _Run:
         sop_class = _peek_text(dataset, 0x00080016) if 0x00080016 in dataset else None
         self.sop_class = sop_class
         self.patient_key = _patient_key(dataset)
+        self.outcome.patient_token = self.keyring.token("patient-folder", self.patient_key, 16)
         self.date_offset: int | None = None
         if engine.modified_dates:
             self.date_offset = self.keyring.date_offset(

@@ -36,8 +36,12 @@ ANON_SUFFIX = ".anon"
 
 @dataclass(frozen=True)
 class Job:
+    """One input and where its output goes: a file (``mirror``), or the folder below which
+    the output is named from its own pseudonymous values (``pseudonymous``)."""
+
     source: Path
     destination: Path | None
+    layout: str = "mirror"
 
 
 def default_output(path: Path) -> Path:
@@ -73,15 +77,24 @@ def _inside(child: Path, parent: Path) -> bool:
 
 
 def plan_jobs(
-    inputs: Sequence[Path], output: Path | None, *, output_is_folder: bool = False
+    inputs: Sequence[Path],
+    output: Path | None,
+    *,
+    output_is_folder: bool = False,
+    layout: str = "mirror",
 ) -> list[Job]:
     """Map inputs (files and folders, recursive) to outputs; raise :class:`UsageError` for
-    impossible requests: missing inputs, an output inside an input folder, clashing outputs."""
+    impossible requests: missing inputs, an output inside an input folder, clashing outputs.
+
+    With ``layout="pseudonymous"`` every output goes below ``output`` under a name made from
+    its de-identified values (:func:`medanon.pipeline.pseudonymous_path`)."""
     if not inputs:
         raise UsageError("no input given")
     for path in inputs:
         if not path.exists():
             raise UsageError(f"input does not exist: {path}")
+    if layout == "pseudonymous":
+        return _plan_pseudonymous(inputs, output)
     jobs: list[Job] = []
     single_file_to_file = (
         output is not None
@@ -116,6 +129,20 @@ def plan_jobs(
                 f"{seen[key]} and {job.source} would both be written to {job.destination}"
             )
         seen[key] = job.source
+    return jobs
+
+
+def _plan_pseudonymous(inputs: Sequence[Path], output: Path | None) -> list[Job]:
+    if output is None:
+        raise UsageError("--layout pseudonymous needs an output folder (-o)")
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"--layout pseudonymous needs an output folder: {output} is a file")
+    jobs = []
+    for path in inputs:
+        if path.is_dir() and _inside(output, path):
+            raise UsageError(f"the output folder {output} is inside the input folder {path}")
+        files = _walk(path) if path.is_dir() else [path]
+        jobs.extend(Job(f, output, "pseudonymous") for f in files)
     return jobs
 
 
@@ -167,7 +194,7 @@ def strip_maps(result: FileResult) -> FileResult:
 
 def _run_one(job: Job) -> FileResult:
     assert _worker is not None
-    result = _worker.scrub_file(job.source, job.destination, **_worker_flags)
+    result = _worker.scrub_file(job.source, job.destination, layout=job.layout, **_worker_flags)
     return result if _worker_keep_maps else strip_maps(result)
 
 

@@ -69,9 +69,15 @@ def _scrub_batch(context: WorkerContext, batch: list[tuple[Job, Job]]) -> list[F
     scrubber = context.scrubber()
     results = []
     for given, absolute in batch:
-        result = scrubber.scrub_file(absolute.source, absolute.destination, **context.flags)
+        result = scrubber.scrub_file(
+            absolute.source, absolute.destination, layout=absolute.layout, **context.flags
+        )
         result.input = str(given.source)
-        result.output = str(given.destination) if result.output is not None else None
+        if result.output is not None and given.destination is not None:
+            assert absolute.destination is not None
+            # Named as given; a pseudonymous output's own name below its folder is kept.
+            below = Path(result.output).relative_to(absolute.destination)
+            result.output = str(given.destination / below if below.parts else given.destination)
         if result.error:
             for path, name in (
                 (absolute.source, given.source),
@@ -114,7 +120,10 @@ def run_on_dask(
     )
     limit = window or max(4, 2 * sum(client.nthreads().values()))
     run_id = uuid.uuid4().hex[:8]
-    pairs = ((job, Job(Path(job.source).absolute(), _absolute(job.destination))) for job in jobs)
+    pairs = (
+        (job, Job(Path(job.source).absolute(), _absolute(job.destination), job.layout))
+        for job in jobs
+    )
     batches = iter(lambda: list(itertools.islice(pairs, batch_size)), [])
     submitted = 0
     next_index = 0

@@ -33,6 +33,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -91,6 +92,7 @@ class WatchConfig:
     status_every: float = 60.0
     retry_base: float = 1.0
     retry_max: float = 300.0
+    layout: str = "mirror"  # or "pseudonymous": outputs named from their de-identified values
 
     @property
     def journal_path(self) -> Path:
@@ -160,6 +162,7 @@ class Task:
     size: int
     mtime_ns: int
     prior_sha: str | None  # content of the version already done: skip if unchanged
+    layout: str = "mirror"  # "pseudonymous": ``staging`` is a folder the output is named in
 
 
 @dataclass
@@ -173,6 +176,8 @@ class TaskResult:
     warnings: int = 0
     seconds: float = 0.0
     head_slices: HeadSlices | None = None  # geometry of a head CT/MR file (series check)
+    output: str | None = None  # output name below the outbox (pseudonymous layout)
+    staged: str | None = None  # the staged output file (pseudonymous layout: inside staging)
 
 
 _scrubber: Scrubber | None = None
@@ -228,7 +233,10 @@ def _run_task(task: Task) -> TaskResult:
         return TaskResult(task.rel, "transient", category=transient_kind(exc), error=_os(exc))
     if sha == task.prior_sha:
         return TaskResult(task.rel, "unchanged", sha=sha)
-    outcome = _scrubber.scrub_file(Path(task.source), staging, overwrite=True, durable=True)
+    outcome = _scrubber.scrub_file(
+        Path(task.source), staging, overwrite=True, durable=True, layout=task.layout
+    )
+    staged = Path(outcome.output) if outcome.output else staging
     try:
         changed = not _same_version(task.source, task)
     except FileNotFoundError:
@@ -247,7 +255,7 @@ def _run_task(task: Task) -> TaskResult:
         error = outcome.error if not transient else _strip_paths(outcome.error, task)
         return TaskResult(task.rel, kind, sha=sha, category=category, error=error)
     try:
-        out_sha = sha256_file(staging)
+        out_sha = sha256_file(staged)
     except OSError as exc:
         _discard(staging)
         return TaskResult(task.rel, "transient", category=transient_kind(exc), error=_os(exc))
@@ -258,6 +266,8 @@ def _run_task(task: Task) -> TaskResult:
         out_sha=out_sha,
         warnings=len(outcome.warnings),
         head_slices=outcome.head_slices,
+        output=staged.relative_to(staging).as_posix() if staged != staging else None,
+        staged=str(staged),
     )
 
 
@@ -272,6 +282,10 @@ def _strip_paths(error: str | None, task: Task) -> str:
 
 
 def _discard(path: Path) -> None:
+    """Remove a staging file, or a staging folder (pseudonymous layout) with what it holds."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+        return
     with contextlib.suppress(OSError):
         path.unlink()
 
@@ -731,6 +745,7 @@ class Watcher:
                 size=tracked.size,
                 mtime_ns=tracked.mtime_ns,
                 prior_sha=self._prior_sha.get(rel),
+                layout=self.config.layout,
             )
             self._inflight[rel] = task
             try:
@@ -798,10 +813,14 @@ class Watcher:
         rel = task.rel
         if result.kind == "ok":
             assert result.sha is not None and result.out_sha is not None
-            journal.mark_written(rel, result.sha, rel, result.out_sha, task.staging)
-            final = self.config.outbox / rel
+            output = result.output or rel
+            staged = result.staged or task.staging
+            journal.mark_written(rel, result.sha, output, result.out_sha, staged)
+            final = self.config.outbox / output
             final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(task.staging, final)
+            os.replace(staged, final)
+            if staged != task.staging:
+                _discard(Path(task.staging))  # the emptied staging folder
             journal.mark_done(rel)
             self._record_finished(rel, task, "done", result.sha)
             self.stats.done += 1
@@ -810,7 +829,7 @@ class Watcher:
                 "done",
                 path=rel,
                 status="ok",
-                output=rel,
+                output=output,
                 warnings=result.warnings,
                 attempt=self._attempts.get(rel, 1),
                 ms=round(result.seconds * 1000, 1),
