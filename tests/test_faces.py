@@ -129,6 +129,9 @@ def test_as_bgr_grey_and_rgb() -> None:
     rgb = np.zeros((2, 2, 3), np.uint8)
     rgb[..., 0] = 255
     assert (as_bgr(rgb)[..., 2] == 255).all()
+    rgba = np.random.default_rng(1).integers(0, 256, (6, 8, 4), dtype=np.uint8)
+    view = rgba[::2, 1::2]  # not contiguous
+    assert as_bgr(view).flags.c_contiguous and (as_bgr(view) == view[:, :, 2::-1]).all()
     with pytest.raises(TypeError):
         as_bgr(grey.astype(np.uint16))
 
@@ -282,3 +285,76 @@ def test_mtcnn_networks_are_loaded_once() -> None:
 
     assert _mtcnn_nets() is _mtcnn_nets()
     assert default_detector().detect(np.zeros((64, 64), np.uint8)) == []
+
+
+def _greedy_nms(boxes: np.ndarray, threshold: float) -> list[int]:
+    """MTCNN's reference suppression: best score first, ties to the later box."""
+    x0, y0, x1, y1, s = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3], boxes[:, 4]
+    area = (x1 - x0 + 1) * (y1 - y0 + 1)
+    order = np.argsort(s, kind="stable")
+    pick: list[int] = []
+    while order.size:
+        i = int(order[-1])
+        pick.append(i)
+        rest = order[:-1]
+        iw = np.maximum(0.0, np.minimum(x1[i], x1[rest]) - np.maximum(x0[i], x0[rest]) + 1)
+        ih = np.maximum(0.0, np.minimum(y1[i], y1[rest]) - np.maximum(y0[i], y0[rest]) + 1)
+        inter = iw * ih
+        order = rest[inter / (area[i] + area[rest] - inter) <= threshold]
+    return pick
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.7])
+def test_mtcnn_suppression_picks_like_the_reference(threshold: float) -> None:
+    from medanon.faces.detect import _mtcnn_nms
+
+    rng = np.random.default_rng(7)
+    corner = np.fix(rng.uniform(0, 300, (600, 2)))
+    side = np.fix(rng.uniform(10, 40, (600, 1)))
+    scores = rng.uniform(0.6, 1.0, 600).round(2)  # many ties
+    boxes = np.column_stack([corner, corner + side, scores])
+    assert _mtcnn_nms(boxes, threshold).tolist() == _greedy_nms(boxes, threshold)
+
+
+def test_flat_windows_are_skipped_and_textured_levels_run_whole() -> None:
+    from medanon.faces.detect import _pnet_cells, _textured_cells
+
+    flat = np.full((240, 320, 3), 128, np.uint8)
+    assert _textured_cells(flat, 2.5, 16) == []
+    noise = np.random.default_rng(0).integers(0, 256, (241, 321, 3), dtype=np.uint8)
+    cells = (_pnet_cells(321), _pnet_cells(241))
+    assert _textured_cells(noise, 2.5, 16) == [(0, 0, *cells)]
+    assert _textured_cells(flat, 0.0, 16) == [(0, 0, 155, 115)]  # mask off
+    spot = flat.copy()
+    spot[100:124, 200:224] = noise[:24, :24]  # one textured patch: only tiles around it run
+    (x0, y0, x1, y1), *more = _textured_cells(spot, 2.5, 16)
+    assert not more and 0 < (x1 - x0) * (y1 - y0) < 155 * 115 / 4
+
+
+@needs_detector
+@pytest.mark.parametrize("source", ["astronaut", "lfw"])
+def test_flat_mask_finds_the_same_candidates(source: str) -> None:
+    """The proposal net on crops of the non-flat parts gives what it gives on whole levels."""
+    from medanon.faces import MtcnnBackend
+
+    if source == "astronaut":
+        rgb = np.ascontiguousarray(skimage_data.astronaut())
+    else:
+        grey, _ = _lfw_canvas(32)
+        grey[:, :100] = 120  # a flat band beside the face
+        rgb = np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
+    masked = MtcnnBackend().candidates_rgb(rgb, refine=0.2)
+    assert masked and masked == MtcnnBackend(flat=0.0).candidates_rgb(rgb, refine=0.2)
+
+
+@needs_detector
+def test_detection_leaves_opencv_threads_as_they_were() -> None:
+    import cv2
+
+    before = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(2)
+        DETECTOR.detect(np.zeros((64, 64), np.uint8))
+        assert cv2.getNumThreads() == 2
+    finally:
+        cv2.setNumThreads(before)

@@ -50,9 +50,7 @@ def journal_path(report: Path) -> Path:
     return report.with_name(report.name + ".journal")
 
 
-def run_digest(
-    policy: Policy, keyring: Keyring, *, dry_run: bool, layout: str = "mirror"
-) -> str:
+def run_digest(policy: Policy, keyring: Keyring, *, dry_run: bool, layout: str = "mirror") -> str:
     """A digest of everything that decides an output's bytes and name, besides the input."""
     parts = [
         layout,
