@@ -14,7 +14,8 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from medanon import Keyring, Scrubber, load_policy
 from medanon.faces import default_detector
-from medanon.faces.stage import head_scan_risk, is_photograph
+from medanon.faces.headscan import is_head_scan
+from medanon.faces.stage import is_photograph
 
 skimage_data = pytest.importorskip("skimage.data")
 pytestmark = pytest.mark.skipif(
@@ -75,9 +76,6 @@ def test_photographs_and_head_scans_are_recognised() -> None:
     ct.BodyPartExamined = "HEAD"
     ct.SliceThickness = "1.25"
     assert not is_photograph(ct)
-    assert head_scan_risk(ct) is not None
-    ct.SliceThickness = "5"
-    assert head_scan_risk(ct) is None
+    assert is_head_scan(ct)  # the series-level check: tests/test_headscan.py
     ct.BodyPartExamined = "CHEST"
-    ct.SliceThickness = "1"
-    assert head_scan_risk(ct) is None
+    assert not is_head_scan(ct)

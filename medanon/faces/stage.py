@@ -22,7 +22,6 @@ from .anonymise import FaceReport, remove_faces
 PHOTO_MODALITIES = frozenset({"XC", "GM", "ES", "OP", "SM", "DOC"})
 VL_CLASS_ROOT = "1.2.840.10008.5.1.4.1.1.77."  # VL Image Storage family (PS3.4 B.5)
 SECONDARY_CAPTURE_ROOT = "1.2.840.10008.5.1.4.1.1.7"
-HEAD_WORDS = ("HEAD", "BRAIN", "SKULL", "FACE", "CRANE", "CRÂNE", "TETE", "TÊTE", "ORBIT", "SINUS")
 
 
 class FaceCleaningError(InputError):
@@ -50,30 +49,6 @@ def is_photograph(dataset: Dataset) -> bool:
     if sop_class.startswith(VL_CLASS_ROOT) or modality in PHOTO_MODALITIES:
         return True
     return sop_class.startswith(SECONDARY_CAPTURE_ROOT) and colour and modality != "US"
-
-
-def head_scan_risk(dataset: Dataset) -> str | None:
-    """A warning for CT/MR of the head with thin slices: a face can be rebuilt from the series
-    by volume rendering (a residual risk medanon does not remove)."""
-    modality = str(dataset.get("Modality", "") or "").upper()
-    if modality not in ("CT", "MR"):
-        return None
-    text = " ".join(
-        str(dataset.get(keyword, "") or "")
-        for keyword in ("BodyPartExamined", "StudyDescription", "SeriesDescription", "ProtocolName")
-    ).upper()
-    if not any(word in text for word in HEAD_WORDS):
-        return None
-    try:
-        thickness = float(dataset.get("SliceThickness", 0) or 0)
-    except (TypeError, ValueError):
-        thickness = 0.0
-    if thickness and thickness > 3.0:
-        return None
-    return (
-        "head CT/MR with thin slices: a face can be reconstructed from the whole series "
-        "(residual risk; deface the volume before sharing it)"
-    )
 
 
 def clean_image_faces(image: NDArray[np.generic]) -> tuple[NDArray[np.generic], FaceOutcome]:
