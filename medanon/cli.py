@@ -25,7 +25,7 @@ from .errors import MedanonError, UsageError
 from .faces.headscan import HeadSeriesCheck, HeadSlices
 from .keys import load_keyring
 from .policy import Policy, builtin_profiles, load_policy
-from .runners.batch import plan_jobs, run_jobs
+from .runners.batch import Job, plan_jobs, run_jobs
 from .runners.resume import MappingJournal, ReportJournal, prepare_resume, run_digest
 from .watch_cmd import watch
 
@@ -204,9 +204,7 @@ def scrub(
             output_is_folder=bool(output) and output.endswith(("/", os.sep)),
             layout=layout,
         )
-        for target in (report, mapping, preview_dir, html_page):
-            if target is not None and any(_same_or_inside(target, p) for p in paths if p.is_dir()):
-                raise UsageError(f"{target} is inside an input folder")
+        _check_side_outputs(paths, job_list, report, mapping, preview_dir, html_page)
         if resume and report is None:
             raise UsageError("--resume needs --report: its journal records which files are done")
         if dask_address and jobs > 1:
@@ -396,6 +394,21 @@ class _nullbar:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def _check_side_outputs(paths: tuple[Path, ...], jobs: list[Job], *targets: Path | None) -> None:
+    """--report, --mapping, --preview and --html never land on an input or an output, nor
+    inside an input folder: they would overwrite a patient's file, or mix PHI into inputs."""
+    taken = {job.source.resolve() for job in jobs}
+    taken.update(j.destination.resolve() for j in jobs if j.destination and j.layout == "mirror")
+    for target in targets:
+        if target is None:
+            continue
+        if any(_same_or_inside(target, p) for p in paths if p.is_dir()):
+            raise UsageError(f"{target} is inside an input folder")
+        resolved = target.resolve()
+        if resolved in taken or any(_same_or_inside(target, p) for p in paths if p.is_file()):
+            raise UsageError(f"{target} would overwrite an input or output file")
 
 
 def _same_or_inside(child: Path, parent: Path) -> bool:

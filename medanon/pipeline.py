@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import re
+import struct
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -38,6 +40,19 @@ from .policy import Policy
 from .raster import decode_image, detect_format, encode_image, metadata_left, strip_metadata
 
 LAYOUTS = ("mirror", "pseudonymous")
+# What pydicom and numpy raise on malformed data (a corrupt VR or length, a value that does not
+# convert): such a file fails, the batch goes on.
+MALFORMED_DATA_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    NotImplementedError,
+    EOFError,
+    OverflowError,
+    struct.error,
+)
 IMAGE_EXTENSIONS = {"jpeg": "jpg", "tiff": "tif"}
 _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -94,7 +109,10 @@ class Scrubber:
         Pixel Data is not changed.
         """
         target = dataset if in_place else copy.deepcopy(dataset)
-        outcome, _ = self._scrub(target)
+        try:
+            outcome, _ = self._scrub(target)
+        except MALFORMED_DATA_ERRORS as exc:
+            raise InputError(f"cannot de-identify this dataset ({type(exc).__name__})") from None
         return target, outcome
 
     def _scrub(self, dataset: Dataset) -> tuple[Outcome, Identifiers]:
@@ -209,7 +227,7 @@ class Scrubber:
         durable: bool,
     ) -> tuple[FileResult, Any]:
         try:
-            if destination is not None and destination.resolve() == source.resolve():
+            if destination is not None and _same_file(destination, source):
                 raise InputError("output would replace the input")
             raw = read_bytes(source)
             image_format = detect_format(raw) if raw[128:132] != b"DICM" else None
@@ -223,6 +241,8 @@ class Scrubber:
                     _warn_identifying_path(destination, identifiers, outcome)
             if layout == "pseudonymous" and destination is not None:
                 destination = destination / name
+                if _same_file(destination, source):
+                    raise InputError("output would replace the input")
             verdict = None
             if not dry_run and destination is not None:
                 if not (layout == "pseudonymous" and _same_bytes(destination, data)):
@@ -231,6 +251,12 @@ class Scrubber:
                 verdict = self._verdict(destination)
         except MedanonError as exc:
             return FileResult(str(source), None, "failed", error=str(exc)), None
+        except MALFORMED_DATA_ERRORS as exc:
+            # pydicom raises these for malformed data (a corrupt VR, a bad length, a value it
+            # cannot convert): the file fails with the kind of error, never its message (which
+            # may quote values), and the batch goes on.
+            error = f"cannot parse this file ({type(exc).__name__}: malformed data)"
+            return FileResult(str(source), None, "failed", error=error), None
         return FileResult(
             str(source),
             str(destination) if destination is not None else None,
@@ -426,6 +452,16 @@ def _warn_identifying_path(destination: Path, identifiers: Identifiers, outcome:
             f"output path holds the patient's {'/'.join(kinds)} (input file or folder names); "
             "use --layout pseudonymous"
         )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """The same file, by path or by inode (a hard link or another mount of it)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:

@@ -9,6 +9,7 @@ output and no temporary file. Inputs are never modified. Every identifying value
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import struct
 import subprocess
@@ -533,3 +534,77 @@ def test_batch_with_one_bad_file(tmp_path: Path) -> None:
         assert _digest(inputs / name) == digests[name], f"{name} was modified"
         if name != "c_bad.dcm":
             _check_output(out / name, inputs / name, PHI)
+
+
+def test_corrupt_vr_fails_the_file_not_the_batch(tmp_path: Path) -> None:
+    """A damaged VR makes pydicom raise while converting a value: that file fails with the
+    kind of error (no value quoted), the others are done and reported."""
+    from click.testing import CliRunner
+
+    from medanon.cli import main
+    from tests.factories import phi_dataset
+
+    buffer = io.BytesIO()
+    phi_dataset().save_as(buffer, enforce_file_format=True)
+    data = bytearray(buffer.getvalue())
+    at = data.find(b"\x08\x00\x30\x10LO")  # (0008,1030) Study Description, VR "LO"
+    data[at + 4 : at + 6] = b"NO"
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    phi_dataset().save_as(inputs / "a.dcm", enforce_file_format=True)
+    (inputs / "b.dcm").write_bytes(bytes(data))
+    phi_dataset().save_as(inputs / "c.dcm", enforce_file_format=True)
+    report = tmp_path / "r.jsonl"
+    result = CliRunner().invoke(
+        main, ["scrub", str(inputs), "-o", str(tmp_path / "out"), "--report", str(report)]
+    )
+    assert result.exit_code == 1
+    assert "FAILED" in result.stderr and "b.dcm" in result.stderr
+    assert "DUPONTEL" not in result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.dcm", "c.dcm"]
+    assert len(report.read_text().splitlines()) == 3
+
+
+def test_side_outputs_never_overwrite_an_input(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from medanon.cli import main
+    from tests.factories import write_phi_file
+
+    source = tmp_path / "in.dcm"
+    write_phi_file(source)
+    before = source.read_bytes()
+    for option in ("--report", "--html"):
+        result = CliRunner().invoke(
+            main, ["scrub", str(source), "-o", str(tmp_path / "o.dcm"), option, str(source)]
+        )
+        assert result.exit_code == 2 and "would overwrite" in result.stderr
+        assert source.read_bytes() == before
+    result = CliRunner().invoke(
+        main,
+        ["scrub", str(source), "-o", str(tmp_path / "o.dcm"), "--report", str(tmp_path / "o.dcm")],
+    )
+    assert result.exit_code == 2
+
+
+def test_pseudonymous_output_never_replaces_its_input(tmp_path: Path) -> None:
+    """Re-scrubbing a pseudonymous output into its own folder (UIDs retained, so the name
+    comes out the same) is refused even with --overwrite."""
+    from click.testing import CliRunner
+
+    from medanon.cli import main
+    from tests.factories import phi_dataset
+
+    ds = phi_dataset()
+    ds.PatientID = ""
+    ds.save_as(tmp_path / "in.dcm", enforce_file_format=True)
+    out = tmp_path / "out"
+    args = ["-o", f"{out}/", "--layout", "pseudonymous", "--with", "retain-uids", "-q"]
+    assert CliRunner().invoke(main, ["scrub", str(tmp_path / "in.dcm"), *args]).exit_code == 0
+    [first] = out.rglob("*.dcm")
+    before = first.read_bytes()
+    again = CliRunner().invoke(
+        main, ["scrub", str(first), *args, "--with", "retain-device-identity", "--overwrite"]
+    )
+    assert again.exit_code == 1 and "replace the input" in again.stderr
+    assert first.read_bytes() == before
