@@ -288,3 +288,25 @@ def test_generic_date_pattern_reads_every_usual_order(text: str) -> None:
 def test_generic_date_pattern_leaves_measurements() -> None:
     dates = dict(GENERIC_PATTERNS)["date"]
     assert not any(dates.search(t) for t in ["3.5 cm", "120 kVp", "W:400 L:40", "13/14/15"])
+
+
+@pytest.mark.parametrize("where", ["public OB document", "text written as OB"])
+def test_verification_reads_every_element_as_bytes(
+    scrubber: Scrubber, tmp_path: Path, where: str
+) -> None:
+    """A name kept in a binary element (a document kept by the profile, a text attribute with a
+    wrong VR) is not cleared as 'not text': the file fails."""
+    from pydicom.dataelem import DataElement
+
+    ds = phi_dataset()
+    payload = f"{factories.PATIENT_NAME} {factories.PATIENT_ID}".encode()
+    if where == "public OB document":
+        ds[0x00686300] = DataElement(0x00686300, "OB", payload)  # HPGL Document
+    else:
+        ds[0x00181003] = DataElement(0x00181003, "OB", payload)  # Device ID, wrong VR
+    source = tmp_path / "in.dcm"
+    ds.save_as(source, enforce_file_format=True)
+    result = scrubber.scrub_file(source, tmp_path / "out.dcm")
+    assert result.status == "failed" and "verification" in (result.error or "")
+    assert not (tmp_path / "out.dcm").exists()
+    assert "DUPONTEL" not in (result.error or "")

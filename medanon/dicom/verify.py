@@ -18,9 +18,10 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from io import BytesIO
+from typing import Any
 
 from pydicom import dcmread
-from pydicom.dataelem import DataElement
+from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataset import Dataset
 from pydicom.filereader import _read_file_meta_info
 from pydicom.multival import MultiValue
@@ -31,23 +32,20 @@ from .identifiers import Identifiers, Needles
 from .markers import IMPLEMENTATION_CLASS_UID
 from .values import ECHO_VRS
 
+# Image bulk data, left out of the byte search (see verify_output).
+PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+
 
 def find_leaks(dataset: Dataset, identifiers: Identifiers, path: str = "") -> list[str]:
-    """Places in ``dataset`` where an identifying value of the input remains."""
+    """Places in ``dataset`` where an identifying value of the input remains.
+
+    Every element is checked, whatever its VR: text values as decoded (character set, accents),
+    every other value as its raw bytes, so a name kept in an OB document, an element written
+    with a wrong VR or swallowed by a bad length is still caught (a byte hit is never cleared
+    just because its element is not text).
+    """
     leaks = []
-    for location, element in _elements(dataset):
-        vr = element.VR
-        if vr not in ECHO_VRS and not (element.tag.is_private and vr in ("OB", "UN", "LO")):
-            continue
-        value = element.value
-        if value is None:
-            continue
-        if isinstance(value, bytes):
-            texts = [value.decode("latin-1")]
-        elif isinstance(value, (MultiValue, list, tuple)):
-            texts = [str(v) for v in value]
-        else:
-            texts = [str(value)]
+    for location, vr, texts in _element_texts(dataset):
         for text in texts:
             if vr == "UI":
                 if text.strip("\x00 ") in identifiers.uids:
@@ -55,17 +53,44 @@ def find_leaks(dataset: Dataset, identifiers: Identifiers, path: str = "") -> li
                 continue
             for kind in identifiers.find_patient(text):
                 leaks.append(f"{path}{location}: {kind}")
-    return leaks
+    return list(dict.fromkeys(leaks))  # a value is seen decoded and as bytes: say it once
 
 
-def _elements(dataset: Dataset, prefix: str = "") -> Iterator[tuple[str, DataElement]]:
-    for element in dataset:
-        name = element.keyword or f"({element.tag.group:04X},{element.tag.element:04X})"
-        if element.VR == "SQ":
-            for index, item in enumerate(element.value or []):
-                yield from _elements(item, f"{prefix}{name}[{index}].")
-        else:
-            yield f"{prefix}{name}", element
+def _element_texts(dataset: Dataset, prefix: str = "") -> Iterator[tuple[str, str, list[str]]]:
+    """``(location, VR, texts)`` of every element at every depth, Pixel Data left out."""
+    for raw in dataset.elements():
+        tag = raw.tag
+        if tag in PIXEL_TAGS and not prefix:
+            continue
+        name = keyword_for_tag(tag) or f"({tag.group:04X},{tag.element:04X})"
+        vr = raw.VR or dictionary_vr(tag)
+        if vr == "SQ":
+            for index, item in enumerate(dataset[tag].value or []):
+                yield from _element_texts(item, f"{prefix}{name}[{index}].")
+            continue
+        texts = []
+        if vr in ECHO_VRS:
+            texts += _as_texts(dataset[tag].value)  # decoded with the character set
+        if isinstance(raw.value, bytes):
+            texts.append(raw.value.decode("latin-1"))  # and as bytes, whatever the VR says
+        yield f"{prefix}{name}", vr, texts
+
+
+def _as_texts(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, bytes):
+        return [value.decode("latin-1")]
+    if isinstance(value, (MultiValue, list, tuple)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def dictionary_vr(tag: int) -> str:
+    try:
+        return dictionary_VR(tag)
+    except KeyError:
+        return "UN"
 
 
 def verify_output(
