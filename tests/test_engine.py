@@ -310,3 +310,48 @@ def test_verification_reads_every_element_as_bytes(
     assert result.status == "failed" and "verification" in (result.error or "")
     assert not (tmp_path / "out.dcm").exists()
     assert "DUPONTEL" not in (result.error or "")
+
+
+@pytest.mark.parametrize(
+    ("header", "text"),
+    [
+        ("MULLER^JURGEN", "Herr Jürgen Müller, Kontrolle"),  # ASCII header, accented text
+        ("MÜLLER^Jürgen", "Herr Jurgen Muller, Kontrolle"),  # and the other way round
+        ("DUPONTEL-LAVAUD^Marie-Claire", "Mme Marie-Claire Dupontel-Lavaud, controle"),
+        ("O'BRIANNACH^Siobhan", "Ms O'Briannach, review"),
+        ("王^小明", "患者王小明复查"),
+        ("Yamada^Tarou=山田^太郎=やまだ^たろう", "山田太郎さんの検査"),
+    ],
+)
+def test_echo_scrub_finds_every_spelling(research: Scrubber, header: str, text: str) -> None:
+    ds = phi_dataset()
+    ds.PatientName = header
+    ds.ImageComments = text
+    ds.DeviceID = text  # kept by every profile: the echo scrub must clean it
+    clean, _ = research.scrub_dataset(ds)
+    for value in (clean.ImageComments, clean.DeviceID):
+        for word in ("Müller", "Muller", "Jürgen", "Jurgen", "Dupontel", "Lavaud", "Claire"):
+            assert word.lower() not in value.lower()
+        assert "Briannach" not in value and "王" not in value and "山田" not in value
+
+
+def test_names_inside_sequences_are_searched_too(scrubber: Scrubber) -> None:
+    """An SR observer's or a scheduled step's person name, found nowhere at the top level."""
+    ds = phi_dataset()
+    step = Dataset()
+    step.ScheduledPerformingPhysicianName = "TRONCHET^Amandine"
+    ds.ScheduledProcedureStepSequence = [step]
+    ds.DeviceID = "tech Tronchet"
+    clean, _ = scrubber.scrub_dataset(ds)
+    assert "TRONCHET" not in clean.DeviceID.upper()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["17-Mar-2024", "17 March, 2024", "17th March 2024", "March 17th, 2024", "1er mars 2024"],
+)
+def test_worded_dates_are_cleaned(research: Scrubber, text: str) -> None:
+    ds = phi_dataset()
+    ds.ImageComments = f"seen {text} for review"
+    clean, _ = research.scrub_dataset(ds)
+    assert "2024" not in clean.ImageComments and clean.ImageComments.startswith("seen ")

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from functools import cache
 
-from pydicom.datadict import tag_for_keyword
+from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
@@ -94,8 +94,10 @@ GENERIC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\b(?:(?:19|20)\d\d[-/.]?(?:0[1-9]|1[0-2])[-/.]?(?:0[1-9]|[12]\d|3[01])"
             r"|(?:0?[1-9]|[12]\d|3[01])[-/.](?:0?[1-9]|1[0-2])[-/.](?:19|20)?\d\d"
             r"|(?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])[-/.](?:19|20)?\d\d"
-            rf"|(?:0?[1-9]|[12]\d|3[01])(?:er)?\s+(?:{_DATE_WORDS})\.?\s+(?:19|20)\d\d"
-            rf"|(?:{_DATE_WORDS})\.?\s+(?:0?[1-9]|[12]\d|3[01]),?\s+(?:19|20)\d\d)\b",
+            rf"|(?:0?[1-9]|[12]\d|3[01])(?:er|st|nd|rd|th)?[\s./-]+(?:{_DATE_WORDS})\.?"
+            r"[\s./,-]+(?:19|20)\d\d"
+            rf"|(?:{_DATE_WORDS})\.?[\s./-]+(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?,?"
+            r"[\s./-]+(?:19|20)\d\d)\b",
             re.I,
         ),
     ),
@@ -132,6 +134,11 @@ def _tag(keyword: str) -> int:
     return int(tag)
 
 
+@cache
+def _name_tags() -> frozenset[int]:
+    return frozenset(_tag(k) for k in PATIENT_NAME_KEYWORDS + STAFF_NAME_KEYWORDS)
+
+
 def _values(dataset: Dataset, keyword: str) -> list[str]:
     tag = _tag(keyword)
     if dataset.get_item(tag) is None:
@@ -144,14 +151,48 @@ def _values(dataset: Dataset, keyword: str) -> list[str]:
     return [str(v).strip() for v in items if str(v).strip()]
 
 
+def _person_names(dataset: Dataset, depth: int = 0) -> list[str]:
+    """Values of every PN element in ``dataset`` and its sequences (an SR's observers, a
+    scheduled step's performing physician...), except those read by keyword at the top."""
+    found: list[str] = []
+    for raw in dataset.elements():
+        vr = raw.VR or _dictionary_vr(raw.tag)
+        if vr == "SQ":
+            for item in dataset[raw.tag].value or []:
+                found += _person_names(item, depth + 1)
+        elif vr == "PN" and (depth or raw.tag not in _name_tags()):
+            value = dataset[raw.tag].value
+            items = list(value) if isinstance(value, (MultiValue, list, tuple)) else [value]
+            found += [str(v).strip() for v in items if v is not None and str(v).strip()]
+    return found
+
+
+def _dictionary_vr(tag: int) -> str:
+    try:
+        return str(dictionary_VR(tag))
+    except KeyError:
+        return "UN"
+
+
 def _name_parts(name: str) -> tuple[list[str], list[str], list[str]]:
     """Words of a person name (PN ``^`` components or free order): folded words, initials, and
-    the same words as written."""
-    alphabetic = name.split("=")[0]  # PN groups: alphabetic=ideographic=phonetic
-    words = [w for w in re.split(r"[\^\s,.]+", alphabetic) if w]
-    kept = [w for w in words if len(w) >= 2 and fold(w) not in NAME_AFFIXES]
-    initials = [fold(w)[0] for w in words if fold(w) not in NAME_AFFIXES]
+    the same words as written.
+
+    Compound names are also split where text splits them (``DUPONTEL-LAVAUD``, ``O'BRIEN``,
+    ``Marie-Claire``): each part is a word of the person's name. All three PN component groups
+    (alphabetic=ideographic=phonetic, PS3.5 6.2.1) are read; ideographic parts are kept from
+    one character (most Chinese surnames) and found as substrings (no spaces between words).
+    """
+    words = [w for w in re.split(r"[\^\s,.=]+", name) if w]
+    parts = [p for w in words for p in dict.fromkeys([w, *re.split(r"['’-]+", w)]) if p]
+    kept = [w for w in parts if (len(w) >= 2 or _is_ideographic(w)) and fold(w) not in NAME_AFFIXES]
+    initials = [fold(w)[0] for w in parts if fold(w) not in NAME_AFFIXES and w.isascii()]
     return [fold(w) for w in kept], initials, kept
+
+
+def _is_ideographic(word: str) -> bool:
+    """Han, kana or hangul (no spaces between words in those scripts)."""
+    return any(unicodedata.category(c) == "Lo" for c in word)
 
 
 @dataclass(frozen=True)
@@ -183,6 +224,11 @@ class Identifiers:
                 if is_patient:
                     patient_names.update(parts)
                     raw_patient.update(originals)
+        for value in _person_names(dataset):  # every other PN, at any depth: staff, observers
+            parts, inits, originals = _name_parts(value)
+            names.update(parts)
+            initials.update(inits)
+            raw.update(originals)
         ids: set[str] = set()
         for keyword in ID_KEYWORDS:
             for value in _values(dataset, keyword):
@@ -237,6 +283,7 @@ class Identifiers:
             return []
         folded = fold(text)
         spans = _substring_spans(folded, self.ids | self.uids)
+        spans += _ideographic_spans(folded, self.names)
         if self.names:
             tokens = [(m.start(), m.end(), m.group()) for m in _WORD_RE.finditer(folded)]
             for index, (start, end, word) in enumerate(tokens):
@@ -258,8 +305,9 @@ class Identifiers:
         """
         folded = fold(text)
         found = []
-        if self.patient_names and any(
-            m.group() in self.patient_names for m in _WORD_RE.finditer(folded)
+        if self.patient_names and (
+            any(m.group() in self.patient_names for m in _WORD_RE.finditer(folded))
+            or _ideographic_spans(folded, self.patient_names)
         ):
             found.append("name")
         if _substring_spans(folded, self.ids):
@@ -295,7 +343,20 @@ def _is_initial(
     if len(word) != 1 or word not in initials:
         return False
     gap = folded[edge:start] if after else folded[end:edge]
-    return len(gap) <= 3 and all(c in " ,." for c in gap)
+    return len(gap) <= 3 and all(c in " ,.'’-" for c in gap)
+
+
+def _ideographic_spans(folded: str, names: frozenset[str]) -> list[tuple[int, int]]:
+    """Occurrences of ideographic name words anywhere in ``folded`` (CJK text has no spaces)."""
+    spans = []
+    for name in names:
+        if not _is_ideographic(name):
+            continue
+        at = folded.find(name)
+        while at >= 0:
+            spans.append((at, at + len(name)))
+            at = folded.find(name, at + 1)
+    return spans
 
 
 def scrub_text(text: str, identifiers: Identifiers, *, generic: bool) -> tuple[str, int]:
@@ -339,7 +400,7 @@ class Needles:
         needles: set[bytes] = set()
         self.usable = True
         for value in values:
-            runs = _ASCII_RUN_RE.findall(value)
+            runs = _ASCII_RUN_RE.findall(fold(value))
             if not runs:
                 self.usable = False
                 continue
@@ -350,10 +411,37 @@ class Needles:
         return bool(self.needles) or not self.usable
 
     def hit(self, data: bytes) -> bool:
+        """Whether ``data`` may hold a value: compared without case and without accents
+        (``Müller`` in Latin-1 or UTF-8 bytes reads ``muller``), both sides folded alike."""
         if not self.usable:
             return True
-        lowered = data.lower()
+        lowered = fold_bytes(data)
         return any(needle in lowered for needle in self.needles)
+
+
+def fold_bytes(data: bytes) -> bytes:
+    """Lower-case ASCII bytes with the accented Latin letters of UTF-8 (U+00C0-U+017F) and of
+    Latin-1 replaced by their base letter; other bytes unchanged. ASCII data costs one scan."""
+    if data.isascii():
+        return data.lower()
+    data = _UTF8_LATIN_RE.sub(lambda m: _UTF8_LATIN.get(m.group(), m.group()), data)
+    return data.translate(_LATIN1_TABLE).lower()
+
+
+def _base_letter(char: str) -> bytes | None:
+    base = unicodedata.normalize("NFKD", char)[:1]
+    return base.encode("ascii") if base.isascii() and base.isalpha() else None
+
+
+_UTF8_LATIN = {
+    char.encode("utf-8"): base
+    for char in map(chr, range(0xC0, 0x180))
+    if (base := _base_letter(char)) is not None
+}
+_UTF8_LATIN_RE = re.compile(rb"[\xc3-\xc5][\x80-\xbf]")
+_LATIN1_TABLE = bytes(
+    (_base_letter(chr(b)) or bytes([b]))[0] if b >= 0xC0 else b for b in range(256)
+)
 
 
 _ASCII_RUN_RE = re.compile(r"[A-Za-z0-9 .^,/-]{2,}")
