@@ -184,10 +184,19 @@ def _name_parts(name: str) -> tuple[list[str], list[str], list[str]]:
     one character (most Chinese surnames) and found as substrings (no spaces between words).
     """
     words = [w for w in re.split(r"[\^\s,.=]+", name) if w]
-    parts = [p for w in words for p in dict.fromkeys([w, *re.split(r"['’-]+", w)]) if p]
+    parts = [p for w in words for p in dict.fromkeys([w, *_compound_parts(w)]) if p]
     kept = [w for w in parts if (len(w) >= 2 or _is_ideographic(w)) and fold(w) not in NAME_AFFIXES]
     initials = [fold(w)[0] for w in parts if fold(w) not in NAME_AFFIXES and w.isascii()]
     return [fold(w) for w in kept], initials, kept
+
+
+def _compound_parts(word: str) -> list[str]:
+    """Parts of a hyphenated or apostrophed name word, those that can stand as a name: three
+    letters or more (``CQ500-CT-310``, a pseudonym, must not make ``CT`` a name)."""
+    pieces = re.split(r"['’-]+", word)
+    if len(pieces) < 2:
+        return []
+    return [p for p in pieces if len(p) >= 3 and any(c.isalpha() for c in p)]
 
 
 def _is_ideographic(word: str) -> bool:
