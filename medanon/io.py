@@ -15,6 +15,7 @@ from io import BytesIO
 from pathlib import Path
 
 from pydicom import dcmread
+from pydicom.datadict import keyword_for_tag
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
@@ -120,7 +121,10 @@ def _check_complete(dataset: Dataset, size: int) -> None:
             last_end = None
             continue
         if raw.value is not None and len(raw.value) < raw.length:
-            raise InputError(f"truncated file: element ({tag >> 16:04X},{tag & 0xFFFF:04X}) is cut")
+            # Named by keyword when the dictionary knows the tag, else by offset: the "tag" of a
+            # junk element is made of data bytes (a name's letters read as numbers).
+            where = keyword_for_tag(tag) or f"at byte {raw.value_tell}"
+            raise InputError(f"truncated file: element {where} is cut")
         last_end = raw.value_tell + raw.length
     if last_end is not None and 0 < size - last_end < 8:
         raise InputError("truncated file: it ends inside an element header")

@@ -226,6 +226,7 @@ class Scrubber:
         dry_run: bool,
         durable: bool,
     ) -> tuple[FileResult, Any]:
+        given = str(destination) if destination is not None else None  # named also on failure
         try:
             if destination is not None and _same_file(destination, source):
                 raise InputError("output would replace the input")
@@ -250,13 +251,13 @@ class Scrubber:
                 read_back(destination, data)
                 verdict = self._verdict(destination)
         except MedanonError as exc:
-            return FileResult(str(source), None, "failed", error=str(exc)), None
+            return FileResult(str(source), given, "failed", error=str(exc)), None
         except MALFORMED_DATA_ERRORS as exc:
             # pydicom raises these for malformed data (a corrupt VR, a bad length, a value it
             # cannot convert): the file fails with the kind of error, never its message (which
             # may quote values), and the batch goes on.
             error = f"cannot parse this file ({type(exc).__name__}: malformed data)"
-            return FileResult(str(source), None, "failed", error=error), None
+            return FileResult(str(source), given, "failed", error=error), None
         return FileResult(
             str(source),
             str(destination) if destination is not None else None,

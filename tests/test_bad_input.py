@@ -608,3 +608,24 @@ def test_pseudonymous_output_never_replaces_its_input(tmp_path: Path) -> None:
     )
     assert again.exit_code == 1 and "replace the input" in again.stderr
     assert first.read_bytes() == before
+
+
+def test_junk_after_the_dataset_is_not_named_by_its_bytes(tmp_path: Path) -> None:
+    """Text appended after the last element is read as a cut element whose 'tag' is made of
+    the text's bytes: the error gives an offset, and the failed record still names its output."""
+    import json
+
+    from tests.factories import write_phi_file
+
+    source = tmp_path / "junk.dcm"
+    write_phi_file(source)
+    source.write_bytes(source.read_bytes() + b"DUPONTEL^Marguerite PID48151623 ")
+    out, report = tmp_path / "out.dcm", tmp_path / "r.jsonl"
+    result = CliRunner().invoke(
+        main, ["scrub", str(source), "-o", str(out), "--report", str(report)]
+    )
+    assert result.exit_code == 1
+    assert "(5544,4F50)" not in result.stderr and "at byte" in result.stderr
+    record = json.loads(report.read_text().splitlines()[0])
+    assert record["status"] == "failed" and record["output"] == str(out)
+    assert not out.exists()
