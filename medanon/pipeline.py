@@ -29,6 +29,7 @@ from .faces.headscan import HeadSlices, assess, head_slices
 from .faces.stage import clean_dataset_faces, clean_image_faces, is_photograph
 from .io import encode_for_output, parse_dicom, read_back, read_bytes, write_atomic
 from .keys import Keyring
+from .pixels.highbits import clear_unused_high_bits, has_unused_high_bits
 from .pixels.redact import (
     PixelOutcome,
     PixelPolicy,
@@ -139,6 +140,11 @@ class Scrubber:
         else:  # a bare fragment: name it by its file meta's instance UID, remapped
             sop_instance = self.engine.remap_uid(meta_instance, outcome)
         extra_codes: tuple[str, ...] = ()
+        if pixel_policy.active or self.policy.faces:  # pixels cleaned: no hidden bits either
+            if clear_unused_high_bits(dataset):
+                outcome.counts["pixel_high_bits_cleared"] += 1
+        elif has_unused_high_bits(dataset):
+            outcome.warn("Pixel Data has set bits above High Bit (overlay or text): not cleaned")
         if pixel_policy.active and "PixelData" in dataset:
             pixels = clean_dataset_pixels(dataset, pixel_policy, identifiers)
             _count_pixels(pixels, outcome)
