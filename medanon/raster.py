@@ -6,8 +6,10 @@ unredacted picture), XMP, IPTC, text chunks and comments. medanon keeps only wha
 to draw the image (a whitelist, so unknown metadata goes too) and does it on the encoded bytes
 when the pixels do not change, so a JPEG is not recompressed:
 
-* JPEG: markers up to Start of Scan are filtered; APP0 (JFIF), APP14 (Adobe colour transform)
-  and APP2 ICC profiles stay; APP1 (EXIF, XMP), APP13 (IPTC), other APPn and COM go. The EXIF
+* JPEG: every marker segment up to End of Image is filtered, between scans too (progressive
+  files); APP0 (JFIF, without thumbnail), APP14 (Adobe colour transform) and APP2 ICC profiles
+  stay; APP1 (EXIF, XMP), APP13 (IPTC), other APPn and COM go, and so does anything after End
+  of Image (vendor trailers, appended pictures). The scans are copied as they are. The EXIF
   orientation is kept alone in a minimal new EXIF segment, so the picture still displays upright.
 * PNG: critical chunks and the rendering chunks (tRNS, gAMA, cHRM, sRGB, iCCP, sBIT, pHYs, bKGD)
   stay; text (tEXt, zTXt, iTXt), eXIf, tIME and any other chunk go.
@@ -20,6 +22,7 @@ All functions are pure: bytes in, bytes out. :mod:`medanon.io` does the file I/O
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -127,43 +130,68 @@ def encode_image(image: object, fmt: str, *, like: bytes) -> bytes:
 
 
 # -- JPEG (ITU T.81 B.1.1) ---------------------------------------------------------------------
-_JPEG_DROPPED_NAMES = {"EXIF/XMP", "IPTC", "COM", "APPn"}
+# "trailer": bytes after End of Image (vendor data, an appended second JPEG with its own EXIF,
+# MPF pictures). "JFIF thumbnail": an APP0 JFIF segment carrying a thumbnail of the picture.
+_JPEG_DROPPED_NAMES = {"EXIF/XMP", "IPTC", "COM", "APPn", "trailer", "JFIF thumbnail"}
+# The end of entropy-coded data: the first 0xFF (fill bytes included) that starts a marker, i.e.
+# is not followed by 0x00 (a stuffed 0xFF data byte) nor by RST0-7 (part of the scan, B.1.1.5).
+_SCAN_END = re.compile(rb"\xff+[^\x00\xd0-\xd7\xff]")
 
 
 def _jpeg_segments(data: bytes) -> list[tuple[str, int, int]]:
-    """(name, start, end) of the marker segments before Start of Scan."""
+    """(name, start, end) of every marker segment up to End of Image, then the trailer if any.
+
+    Parsing continues after each Start of Scan (the "SOS" segment spans its header and its
+    entropy-coded data), because progressive and multi-scan files have tables, comments and
+    APPn segments between scans; everything after the first EOI is one "trailer" segment.
+    """
     if not data.startswith(b"\xff\xd8"):
         raise InputError("not a JPEG file")
     segments = []
+    scanned = False
     at = 2
-    while at + 4 <= len(data):
+    while at + 2 <= len(data):
         if data[at] != 0xFF:
             raise InputError("corrupt JPEG: marker expected")
         marker = data[at + 1]
         if marker == 0xFF:  # fill byte
             at += 1
             continue
-        if marker == 0xDA:  # Start of Scan: entropy-coded data follows
-            if data.rfind(b"\xff\xd9") <= at:
-                raise InputError("truncated JPEG: no End of Image marker")
-            segments.append(("SOS", at, len(data)))
+        if marker == 0xD9:  # End of Image
+            if not scanned:
+                raise InputError("corrupt JPEG: no image data")
+            segments.append(("EOI", at, at + 2))
+            if at + 2 < len(data):
+                segments.append(("trailer", at + 2, len(data)))
             return segments
-        if 0xD0 <= marker <= 0xD9 or marker == 0x01:
+        if marker == 0xD8:
+            raise InputError("corrupt JPEG: Start of Image inside the image")
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
             segments.append(("RST", at, at + 2))
             at += 2
             continue
+        if at + 4 > len(data):
+            break
         length = struct.unpack(">H", data[at + 2 : at + 4])[0]
         end = at + 2 + length
         if length < 2 or end > len(data):
             raise InputError("corrupt JPEG: segment runs past the end")
+        if marker == 0xDA:  # Start of Scan: entropy-coded data follows, up to the next marker
+            found = _SCAN_END.search(data, end)
+            if found is None:
+                raise InputError("truncated JPEG: no End of Image marker")
+            segments.append(("SOS", at, found.start()))
+            scanned = True
+            at = found.start()
+            continue
         segments.append((_jpeg_name(marker, data[at + 4 : end]), at, end))
         at = end
-    raise InputError("corrupt JPEG: no image data")
+    raise InputError("truncated JPEG: no End of Image marker")
 
 
 def _jpeg_name(marker: int, body: bytes) -> str:
-    if marker == 0xE0:
-        return "JFIF"
+    if marker == 0xE0 and body.startswith(b"JFIF\x00"):
+        return "JFIF" if len(body) <= 14 else "JFIF thumbnail"
     if marker == 0xEE:
         return "Adobe"
     if marker == 0xE2 and body.startswith(b"ICC_PROFILE\x00"):
@@ -180,12 +208,21 @@ def _jpeg_name(marker: int, body: bytes) -> str:
 
 
 def _strip_jpeg(data: bytes) -> Stripped:
+    """Keep the whitelisted segments byte for byte (no recompression), up to End of Image.
+
+    The orientation is read from EXIF before the first scan only, where viewers look for it.
+    A JFIF header with a thumbnail is kept without it (thumbnail size set to 0 by 0).
+    """
     kept = [b"\xff\xd8"]
     removed = []
     orientation = None
+    scanned = False
     for name, start, end in _jpeg_segments(data):
-        if name == "EXIF/XMP":
+        if name == "EXIF/XMP" and not scanned:
             orientation = orientation or _exif_orientation(data[start + 4 : end])
+        scanned = scanned or name == "SOS"
+        if name == "JFIF thumbnail":
+            kept.append(b"\xff\xe0\x00\x10" + data[start + 4 : start + 16] + b"\x00\x00")
         if name in _JPEG_DROPPED_NAMES:
             removed.append(name)
             continue

@@ -79,6 +79,29 @@ def test_plain_words_are_not_cues():
     assert cue_ids("avait une fracture du radius") == set()
 
 
+@pytest.mark.parametrize(
+    ("text", "evidence"),
+    [
+        ("Appelez le 04 73 55 12 98", {"P5": {"appelez", "phone number"}}),
+        ("marguerite.dupontel@mail.fr", {"P5": {"e-mail address"}}),
+        ("www.dupontel-esthetique.fr", {"P5": {"web address"}}),
+        ("suivez @dr.dupontel", {"P5": {"social media handle"}}),
+        ("Rhinoplastie 3500 € seulement", {"P6": {"price or offer"}}),
+        ("#DrDupontel", {"P9": {"hashtag"}}),
+        ("Merci Marguerite docteur", {"P7": {"testimonial or rating"}}),
+        ("AVAMT / APRÈS J+30", {"P2": {"avant", "apres"}, "P3": {"j+30"}}),  # OCR misread
+        ("Code Pr0mo", {"P6": {"promo", "code promo"}}),
+        ("fracture 12 mm", {"S2": {"12 mm"}}),
+    ],
+)
+def test_cue_evidence_is_a_lexicon_word_or_a_kind(text: str, evidence: dict[str, set[str]]):
+    """Evidence quotes lexicon entries and fixed-form matches only, never what was read."""
+    found: dict[str, set[str]] = {}
+    for s in find_text_cues(caller_words(text)):
+        found.setdefault(s.id, set()).update(s.text.split(" | "))
+    assert found == evidence
+
+
 def test_identifying_text_is_redacted():
     found = [s for s in find_text_cues(caller_words("né le 02/03/1985")) if s.id == "I3"]
     assert found and all("1985" not in s.text for s in found)
@@ -134,7 +157,7 @@ def test_duplicate_panels_are_not_before_after():
 def test_qr_code():
     found = find_signals(sy.draw_qr(sy.skin_photo(4), (10, 10)), ocr=False)
     (qr,) = [s for s in found if s.id == "P5"]
-    assert "example.org" in qr.text and qr.region is not None
+    assert qr.text == "QR code, web address" and qr.region is not None  # kind, not content
 
 
 def test_star_rating():
@@ -217,6 +240,25 @@ def test_semi_transparent_watermark():
     img = sy.put_text(sy.radiograph(9), "CLINIQUE ESTHETIQUE", (20, 130), 24, alpha=0.35)
     found = [s for s in find_signals(img) if s.id == "P4"]
     assert found, "faint overlay text not reported"
+    assert all("CLINIQUE" not in s.text.upper() for s in found)
+
+
+def test_watermark_evidence_counts_words_and_never_quotes_them():
+    from medanon.verdict.marks import find_watermarks
+    from medanon.verdict.ocr import Word
+
+    image = np.full((200, 400, 3), 128, np.uint8)
+    faint = [Word("DUPONTEL", Region(20 + 60 * i, 90, 50, 12), 90.0, "plain", 30.0) for i in (0, 1)]
+    repeated = [
+        Word("Marguerite", Region(20 + 120 * i, 40, 80, 12), 90.0, "plain") for i in range(3)
+    ]
+    corner = [Word("Dr.Vasseur", Region(330, 180, 60, 12), 90.0, "plain")]
+    found = find_watermarks(image, faint + repeated, ()) + find_watermarks(image, corner, ())
+    assert sorted(s.text for s in found) == [
+        "corner text, 1 word",
+        "one word repeated 3 times",
+        "overlay text, 1 word",
+    ]
 
 
 # ----------------------------------------------------------------------------- rules
@@ -410,6 +452,29 @@ def test_check_output_never_quotes_identifying_text(tmp_path: Path) -> None:
         result = CliRunner().invoke(check, [str(path), *args])
         assert "DUPONTEL" not in result.output.upper()
         assert "MARGUERITE" not in result.output.upper()
+
+
+@needs_ocr
+def test_check_output_never_quotes_text_read_from_a_picture(tmp_path: Path) -> None:
+    """A PNG has no header to compare with: contacts and names read in it are reported by kind."""
+    import re
+
+    image = np.full((200, 700, 3), 255, np.uint8)
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    cv2.putText(image, "Tel 04 73 55 12 98", (20, 60), font, 1.3, (0, 0, 0), 3)
+    cv2.putText(image, "marguerite.dupontel@mail.fr", (20, 130), font, 1.1, (0, 0, 0), 3)
+    cv2.putText(image, "Dupontel_Marguerite", (20, 185), font, 1.1, (0, 0, 0), 3)
+    path = tmp_path / "picture.png"
+    cv2.imwrite(str(path), image)
+    phone = re.compile(r"04\D{0,3}73|73\D{0,3}55|55\D{0,3}12|12\D{0,3}98")
+    for args in (["--json"], ["--lang", "en"], ["--lang", "fr"]):
+        output = CliRunner().invoke(check, [str(path), *args]).output
+        assert "DUPONTEL" not in output.upper() and "MARGUERITE" not in output.upper()
+        assert "@" not in output and "mail.fr" not in output
+        assert not phone.search(output), output
+    signals = json.loads(CliRunner().invoke(check, [str(path), "--json"]).output)["signals"]
+    contacts = {s["text"] for s in signals if s["id"] == "P5"}
+    assert contacts == {"phone number", "e-mail address"}
 
 
 def _masked_astronaut(kind: str) -> tuple[np.ndarray, Region]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from .model import Region, Signal
 from .ocr import Word, detail_maps, to_gray
-from .textcues import key
+from .textcues import contact_kind, key
 
 __all__ = [
     "find_imaging_look",
@@ -58,7 +58,7 @@ def find_qr_codes(image: np.ndarray) -> list[Signal]:
         x, y, w, h = cv2.boundingRect(np.asarray(pts, np.float32))
         if w < 10 or h < 10 or not text:
             continue  # undecodable "codes" are mostly anatomy or texture
-        shown = f"QR code: {text}"
+        shown = f"QR code, {contact_kind(text)}"  # its content can be anyone's contact
         out.append(Signal("P5", region=Region(x, y, w, h), text=shown, detail="QR code"))
     return out
 
@@ -148,17 +148,20 @@ def find_watermarks(
         for wd in faint[1:]:
             assert wd.region is not None
             box = box.union(wd.region)
-        text = " ".join(dict.fromkeys(wd.text for wd in faint))
+        text = _count_words("overlay text", faint)
         out.append(Signal("P4", region=box, text=text, detail="low-contrast overlay text"))
     groups: dict[str, list[Region]] = defaultdict(list)
     for wd in readable:
         assert wd.region is not None
         if not _overlaps(wd.region, groups[key(wd.text)]):
             groups[key(wd.text)].append(wd.region)
-    for k, regions in groups.items():
+    for regions in groups.values():
         if len(regions) >= 3:
+            text = f"one word repeated {len(regions)} times"
             out.append(
-                Signal("P4", regions=tuple(regions), text=k, detail="text repeated over the image")
+                Signal(
+                    "P4", regions=tuple(regions), text=text, detail="text repeated over the image"
+                )
             )
     corner = []
     for wd in readable:
@@ -175,9 +178,16 @@ def find_watermarks(
             assert wd.region is not None
             if abs(wd.region.y - box.y) < 3 * box.h:
                 box = box.union(wd.region)
-        text = " ".join(dict.fromkeys(wd.text for wd in corner))
+        text = _count_words("corner text", corner)
         out.append(Signal("P4", region=box, text=text, detail="text in a corner (signature)"))
     return out
+
+
+def _count_words(kind: str, words: Sequence[Word]) -> str:
+    """Watermark and signature evidence by kind and size: the words themselves are often a
+    name (the practitioner's, the patient's), so they are never quoted."""
+    n = len({key(wd.text) for wd in words})
+    return f"{kind}, {n} word{'s' if n > 1 else ''}"
 
 
 def find_logos(image: np.ndarray) -> list[Signal]:

@@ -209,7 +209,10 @@ def find_signals(
 
 def _without_identifying_text(signals: list[Signal], known: Known) -> list[Signal]:
     """No signal may quote identifying text: evidence text that overlaps an identifying region
-    (I1, I3) or holds a header value is replaced by a placeholder (reports carry no PHI)."""
+    (I1, I3) or holds a header value is replaced by a placeholder (reports carry no PHI).
+
+    A second line of defence: the detectors already give lexicon words and kinds, never the
+    text they read (:mod:`.textcues`, :func:`.marks.find_watermarks`)."""
     from dataclasses import replace
 
     from ..dicom.identifiers import fold

@@ -3,8 +3,14 @@
 Tolerant matching: accents and case are ignored, punctuation and hyphens inside tokens too, and
 longer words may differ by one or two edits (OCR misreads). Words are grouped into text lines
 (by position for OCR words), and patterns (phone numbers, prices, timepoints...) are searched
-in each line. Every match becomes a :class:`~medanon.verdict.model.Signal` with its text and
-the union of the boxes of the words it matched.
+in each line. Every match becomes a :class:`~medanon.verdict.model.Signal` with its evidence
+and the union of the boxes of the words it matched.
+
+The evidence never quotes what was read: a word or phrase match is shown as the lexicon entry
+it matched ("avant", "promo"), a pattern match by its kind ("phone number", "e-mail address",
+"price or offer"), except for the few cues whose patterns only accept fixed words and short
+numbers ("J+30", "5 mm", "p < 0.05"). OCR strings can hold names, phone numbers and addresses,
+and reports are shared more widely than the images.
 """
 
 from __future__ import annotations
@@ -25,7 +31,16 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Cue", "Line", "find_text_cues", "group_lines", "key", "load_cues", "normalise"]
+__all__ = [
+    "Cue",
+    "Line",
+    "contact_kind",
+    "find_text_cues",
+    "group_lines",
+    "key",
+    "load_cues",
+    "normalise",
+]
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "«": '"', "»": '"', "–": "-", "—": "-"})
 
@@ -83,6 +98,8 @@ class Cue:
     patterns: tuple[re.Pattern[str], ...]
     consume: bool
     redact: bool
+    word_names: tuple[str, ...]  # lexicon spellings of ``words``, quoted as evidence
+    phrase_names: tuple[str, ...]  # lexicon spellings of ``phrases``
 
 
 @dataclass(frozen=True)
@@ -110,6 +127,8 @@ def load_cues() -> Lexicon:
                 patterns=tuple(re.compile(p) for p in entry.get("patterns", [])),
                 consume=bool(entry.get("consume", False)),
                 redact=bool(entry.get("redact", False)),
+                word_names=tuple(entry.get("words", [])),
+                phrase_names=tuple(entry.get("phrases", [])),
             )
         )
     exclude = frozenset(key(w) for w in raw.get("lexicon", {}).get("exclude", []))
@@ -187,14 +206,63 @@ def _tokens(line: Line) -> list[tuple[str, int]]:
     return out
 
 
-def _signal(cue: Cue, line: Line, word_idx: Iterable[int], text: str) -> Signal:
+def _signal(cue: Cue, line: Line, word_idx: Iterable[int], evidence: str) -> Signal:
     regions = [line.words[i].region for i in sorted(set(word_idx))]
     region = None
     for r in regions:
         if r is not None:
             region = r if region is None else region.union(r)
-    evidence = cue.label if cue.redact else text.strip()
+    evidence = cue.label if cue.redact else evidence
     return Signal(cue.signal, cue.variant, region, evidence, detail=f"text cue: {cue.label}")
+
+
+# Cues (signal, variant) whose patterns only match fixed words and numbers (timepoints,
+# measurements, statistics, superlatives, "#ad"): their matches may be quoted. Every other
+# pattern can capture free text (phone numbers, addresses, hashtags, "merci <name> docteur",
+# amounts), so its matches are reported by kind; a new cue is reported by kind until listed.
+_QUOTABLE = frozenset(
+    {
+        ("S2", ""),
+        ("S7", ""),
+        ("P2", ""),
+        ("P3", ""),
+        ("P8", ""),
+        ("P8", "guarantee"),
+        ("P9", "sponsored"),
+    }
+)
+_MAX_QUOTED_DIGITS = 4  # more digits may be an identifier or a phone number even in these
+
+
+def _pattern_evidence(cue: Cue, matched: str, words: str) -> str:
+    """What a report may say about a pattern match: the match itself for fixed-form cues,
+    otherwise its kind (for contacts, told from the whole ``words`` matched, so that the
+    domain of an e-mail address does not pass for a web address)."""
+    quotable = (cue.signal, cue.variant) in _QUOTABLE
+    if quotable and sum(c.isdigit() for c in matched) <= _MAX_QUOTED_DIGITS:
+        return " ".join(matched.split())
+    return contact_kind(words) if cue.signal == "P5" else cue.label
+
+
+_EMAIL = re.compile(r"[a-z0-9._%+-]\s?@\s?[a-z0-9-]+\s?[.,]\s?[a-z]{2,}")
+_HANDLE = re.compile(r"(?:^|\s)@[a-z0-9_.]{3,}")
+_WEB = re.compile(r"\bwww\b|\bhttps?\s?:|\b[a-z0-9-]{2,}\s?[.,]\s?[a-z]{2,}\b")
+
+
+def contact_kind(text: str) -> str:
+    """The kind of a piece of contact text (OCR, QR code), to report it without its value."""
+    t = normalise(text)
+    if "vcard" in t or t.startswith("mecard"):
+        return "contact card"
+    if _HANDLE.search(t):  # first: "suivez @dr.x" also fits a loose (OCR-spaced) e-mail
+        return "social media handle"
+    if _EMAIL.search(t):
+        return "e-mail address"
+    if _WEB.search(t):
+        return "web address"
+    if sum(c.isdigit() for c in t) >= 7:
+        return "phone number"
+    return "contact details"
 
 
 def find_text_cues(words: Sequence[Word]) -> list[Signal]:
@@ -208,15 +276,16 @@ def find_text_cues(words: Sequence[Word]) -> list[Signal]:
         keys = [key(t) for t, _ in toks]
         consumed = [False] * len(toks)
         for cue in lex.cues:
-            hit_tokens: list[tuple[int, int]] = []  # token index ranges [a, b)
+            hits: list[tuple[int, int, str]] = []  # token index ranges [a, b), evidence
             for i, k in enumerate(keys):
                 if consumed[i] or not k:
                     continue
                 if k in lex.exclude and k not in cue.words:
                     continue
-                if any(fuzzy_equal(k, e) for e in cue.words):
-                    hit_tokens.append((i, i + 1))
-            for phrase in cue.phrases:
+                entry = next((n for n, e in enumerate(cue.words) if fuzzy_equal(k, e)), None)
+                if entry is not None:
+                    hits.append((i, i + 1, cue.word_names[entry]))
+            for phrase, phrase_name in zip(cue.phrases, cue.phrase_names, strict=True):
                 joined = "".join(phrase)
                 for i in range(len(keys)):
                     acc = ""
@@ -227,7 +296,7 @@ def find_text_cues(words: Sequence[Word]) -> list[Signal]:
                         if len(acc) > len(joined) + 2:
                             break
                         if (len(phrase) > 1 or j > i) and fuzzy_equal(acc, joined):
-                            hit_tokens.append((i, j + 1))
+                            hits.append((i, j + 1, phrase_name))
                             break
             if cue.patterns:
                 text, spans, pos = "", [], 0
@@ -239,10 +308,11 @@ def find_text_cues(words: Sequence[Word]) -> list[Signal]:
                     for m in pat.finditer(text):
                         idx = [n for n, (a, b) in enumerate(spans) if a < m.end() and b > m.start()]
                         if idx and not any(consumed[n] for n in idx):
-                            hit_tokens.append((min(idx), max(idx) + 1))
-            for a, b in hit_tokens:
-                text = " ".join(t for t, _ in toks[a:b])
-                signals.append(_signal(cue, line, [toks[n][1] for n in range(a, b)], text))
+                            a, b = min(idx), max(idx) + 1
+                            covered = " ".join(t for t, _ in toks[a:b])
+                            hits.append((a, b, _pattern_evidence(cue, m.group(0), covered)))
+            for a, b, evidence in hits:
+                signals.append(_signal(cue, line, [toks[n][1] for n in range(a, b)], evidence))
                 if cue.consume:
                     for n in range(a, b):
                         consumed[n] = True
