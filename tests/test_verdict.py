@@ -534,3 +534,9 @@ def test_s1_only_when_everything_was_searched_and_nothing_found(tmp_path: Path) 
     cv2.imwrite(str(dated), image)
     ids = {j.signal.id for j in assess_file(dated, channel="social", jurisdiction="fr")[1].signals}
     assert "I3" in ids and "S1" not in ids
+    # A name in a picture without a header cannot be told from any word: no S1 either.
+    named = np.full((256, 256), 30, np.uint8)
+    cv2.putText(named, "Marguerite Dupontel", (10, 60), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 255, 2)
+    cv2.imwrite(str(tmp_path / "named.png"), named)
+    verdict = assess_file(tmp_path / "named.png", channel="social", jurisdiction="fr")[1]
+    assert "S1" not in {j.signal.id for j in verdict.signals}

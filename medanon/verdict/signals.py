@@ -202,9 +202,30 @@ def find_signals(
     signals.extend(find_markers(image, words, panels))
     signals.extend(find_imaging_look(image, known.modality))
     signals.extend(known.extra)
-    if text_read and known.faces_searched and not any(s.id.startswith("I") for s in signals):
+    if (
+        text_read
+        and known.faces_searched
+        and not any(s.id.startswith("I") for s in signals)
+        and not _unexplained_text(words, signals)
+    ):
         signals.append(Signal("S1", detail="text read, faces searched, metadata checked"))
     return dedupe(_without_identifying_text(signals, known))
+
+
+def _unexplained_text(words: Sequence[Word], signals: Sequence[Signal]) -> bool:
+    """Readable text (three letters or digits) that no signal accounts for: without a header
+    medanon cannot tell a name from any other word, so it does not say "no identifier"."""
+    explained = [r for s in signals for r in s.all_regions()]
+    for word in words:
+        if len(re.sub(r"\W", "", word.text)) < 3 or word.source == "glyph":
+            continue
+        if word.region is None or not any(_overlaps(word.region, r) for r in explained):
+            return True
+    return False
+
+
+def _overlaps(a: Region, b: Region) -> bool:
+    return a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h
 
 
 def _without_identifying_text(signals: list[Signal], known: Known) -> list[Signal]:
