@@ -212,10 +212,15 @@ def find_signals(
     return dedupe(_without_identifying_text(signals, known))
 
 
+# Signals whose evidence is a lexicon word or a measurement: the words they cover are known.
+# Overlay or corner text (P4) and contacts (P5) say nothing of what the words are.
+_WORD_CUES = frozenset({"S2", "S3", "S4", "S7", "P2", "P3", "P6", "P7", "P8", "P9", "P10"})
+
+
 def _unexplained_text(words: Sequence[Word], signals: Sequence[Signal]) -> bool:
     """Readable text (three letters or digits) that no signal accounts for: without a header
     medanon cannot tell a name from any other word, so it does not say "no identifier"."""
-    explained = [r for s in signals for r in s.all_regions()]
+    explained = [r for s in signals if s.id in _WORD_CUES for r in s.all_regions()]
     for word in words:
         if len(re.sub(r"\W", "", word.text)) < 3 or word.source == "glyph":
             continue
