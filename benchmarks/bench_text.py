@@ -25,13 +25,19 @@ Measures, over all frames:
 then the same with each pipeline step turned off in turn (the ablation table), so that only the
 steps that pay are kept.
 
-A second, real-data check: the ultrasound images in pydicom's test files carry real burned-in
-text (institution, IDs, times, technical labels). Their header text is hand-labelled below
-(``REAL_LABELS``: tight boxes, public test data, not patients); recall (identifying and all
-labelled text) and over-redaction are measured on them the same way, on the display image the
-pipeline shows OCR. Last, the cost of the whole pixel stage (``clean_dataset_pixels``, mode
-``all``: find, fill, re-check) on the 30-frame static-overlay cine ``examples_ybr_color.dcm``
-against the same stage on its first frame alone (target: at most 2x).
+A second, real-data check: the ultrasound images in pydicom's test files and those of the
+``deid-data`` package (test patients: names, MRNs, birth dates, dates and times, institutions,
+an operator's initials; cines zipped) carry real burned-in text. It is hand-labelled below
+(``REAL_LABELS``, ``DEID_LABELS``: tight boxes, public test data, not patients); recall
+(identifying and all labelled text) and over-redaction are measured on them the same way, on
+the display image the pipeline shows OCR, for all of them and per file. Then the whole pixel
+stage runs on each file as the pipeline runs it (identifiers from its header, ultrasound
+regions), in modes ``all`` and ``phi``: whether it calls the file clean, how many labelled
+identifying strings it filled (called clean with one left is printed ``FALSE CLEAN``), how
+many benign ones phi mode kept. Last, the cost of the whole pixel stage (mode ``all``: find,
+fill, re-check) on the 30-frame static-overlay cine ``examples_ybr_color.dcm`` against the
+same stage on its first frame alone (target: at most 2x), and the same cine with a name drawn
+in its middle frames only (10-19), which must be filled.
 
 Usage::
 
@@ -343,6 +349,8 @@ class Score:
     missed: list[tuple[str, Truth, float]]
     n_id: int
     text_recall: float = 0.0  # identifying and benign together
+    # Per frame: name, identifying found, identifying, text found, text, over-redaction.
+    per_frame: list[tuple[str, int, int, int, int, float]] = dataclasses.field(default_factory=list)
 
 
 def score(frames: list[Frame], config: FinderConfig) -> Score:
@@ -350,7 +358,9 @@ def score(frames: list[Frame], config: FinderConfig) -> Score:
     covered_bad = nontext = 0
     elapsed = cpu = 0.0
     missed: list[tuple[str, Truth, float]] = []
+    per_frame: list[tuple[str, int, int, int, int, float]] = []
     for fr in frames:
+        f_hit, f_total, f_text = hit, total, hit + bhit
         t0, c0 = time.perf_counter(), cpu_seconds()
         regions = find_text(fr.image, config=config)
         elapsed += time.perf_counter() - t0
@@ -374,6 +384,16 @@ def score(frames: list[Frame], config: FinderConfig) -> Score:
                 bhit += ok
         nontext += int((~text).sum())
         covered_bad += int((found & ~text).sum())
+        per_frame.append(
+            (
+                fr.name,
+                hit - f_hit,
+                total - f_total,
+                hit + bhit - f_text,
+                len(fr.truths),
+                float((found & ~text).sum() / max(int((~text).sum()), 1)),
+            )
+        )
     return Score(
         recall=hit / max(total, 1),
         benign_recall=bhit / max(btotal, 1),
@@ -383,6 +403,7 @@ def score(frames: list[Frame], config: FinderConfig) -> Score:
         missed=missed,
         n_id=total,
         text_recall=(hit + bhit) / max(total + btotal, 1),
+        per_frame=per_frame,
     )
 
 
@@ -516,12 +537,177 @@ REAL_LABELS: dict[str, tuple[int, list[tuple[int, int, int, int, str, bool]]]] =
 }
 
 
+# The real ultrasound files of the ``deid-data`` package (test patients, public): header bands
+# with names, IDs, birth dates, dates and times, institutions and operators' initials, and
+# technical labels. Labelled on frame 0 from PNG crops (ink above the band's level, tight).
+# Identifying as above (age/sex included); the cines' overlays are static (no pixel of them
+# changes between frames). ultrasound-multiframe.dcm was cropped above its header: technical
+# labels only, and the bottoms of one cut line.
+DEID_LABELS: dict[str, tuple[int, list[tuple[int, int, int, int, str, bool]]]] = {
+    "GREYSCALE_IMAGE.dcm": (
+        0,
+        [
+            (9, 6, 164, 13, "ZZZ TEST PATIENTFI...", True),
+            (183, 6, 98, 13, "00079241539", True),
+            (392, 6, 123, 13, "DOB: 08/29/1951", True),
+            (530, 6, 13, 13, "M", True),
+            (556, 6, 129, 13, "CCHS CLEVELAN...", True),
+            (823, 6, 83, 13, "03/02/2017", True),
+            (923, 6, 86, 13, "05:24:57PM", True),
+            (14, 26, 124, 17, "Adv Breast", False),
+            (16, 54, 59, 17, "L12-5", False),
+            (15, 78, 53, 17, "36Hz", False),
+            (16, 100, 24, 15, "RS", False),
+            (14, 140, 25, 19, "2D", False),
+            (27, 161, 38, 15, "60%", False),
+            (16, 181, 79, 19, "Dyn R 58", False),
+            (16, 201, 55, 15, "P Med", False),
+            (22, 221, 32, 15, "Res", False),
+            (20, 241, 45, 15, "TAC1", False),
+            (828, 26, 69, 17, "TIS0.0", False),
+            (918, 26, 65, 17, "MI 0.6", False),
+            (964, 80, 20, 12, "M3", False),
+            (905, 320, 18, 15, "x3", False),
+            (857, 700, 55, 15, "4.0cm", False),
+        ],
+    ),
+    "RGB_IMAGE.dcm": (
+        0,
+        [
+            (4, 8, 223, 18, "ZZZDOWNTIME,MARY", True),
+            (403, 8, 30, 15, "AC", True),  # Operators' Name
+            (504, 8, 211, 15, "8:48:26 AM 4/14/2020", True),
+            (776, 8, 105, 15, "120907058", True),  # Accession Number
+            (4, 36, 132, 15, "00047431395", True),
+            (504, 36, 265, 15, "CCHS CLEVELAND CLINIC", True),
+            (928, 65, 90, 15, "SIEMENS", False),
+            (955, 85, 64, 13, "6C1 HD", False),
+            (965, 103, 54, 13, "*Renal", False),
+            (955, 121, 64, 13, "General", False),
+            (958, 147, 61, 13, "TIS: 0.5", False),
+            (958, 165, 61, 13, "TIB: 0.5", False),
+            (967, 183, 52, 13, "MI: 1.4", False),
+            (976, 201, 43, 17, "19fps", False),
+            (933, 227, 86, 13, "2D -- 100%", False),
+            (990, 245, 28, 13, "THI", False),
+            (930, 263, 89, 13, "H4.00 MHz", False),
+            (921, 281, 98, 13, "20dB / DR60", False),
+            (967, 299, 52, 13, "ASC 3", False),
+            (952, 317, 66, 13, "DTCE M", False),
+            (930, 335, 89, 17, "MapE / ST2", False),
+            (519, 743, 173, 25, "Sag Liver L-M", False),
+            (799, 745, 46, 14, "16cm", False),
+        ],
+    ),
+    "ultrasound-multiframe.dcm": (
+        0,
+        [
+            (12, 51, 30, 3, "(cut line)", False),
+            (12, 61, 37, 12, "18Hz", False),
+            (12, 77, 39, 12, "15cm", False),
+            (11, 108, 21, 15, "2D", False),
+            (20, 124, 30, 12, "59%", False),
+            (12, 139, 32, 12, "C 50", False),
+            (12, 154, 43, 12, "P Low", False),
+            (16, 169, 38, 12, "HGen", False),
+            (11, 202, 22, 15, "CF", False),
+            (20, 218, 30, 12, "68%", False),
+            (20, 233, 53, 12, "3850Hz", False),
+            (11, 248, 74, 12, "WF 384Hz", False),
+            (16, 263, 52, 12, "2.5MHz", False),
+            (751, 61, 45, 12, "M3 M4", False),
+            (762, 77, 38, 12, "+59.3", False),
+            (763, 269, 35, 12, "-59.3", False),
+            (765, 285, 31, 12, "cm/s", False),
+            (707, 284, 21, 20, "X2", False),
+            (736, 569, 55, 15, "75 bpm", False),
+        ],
+    ),
+    "GREYSCALE_CINE.zip": (
+        0,
+        [
+            (7, 6, 127, 10, "ZZZ TEST PATIENTFI...", True),
+            (143, 6, 77, 10, "00079241539", True),
+            (306, 6, 97, 10, "DOB: 08/29/1951", True),
+            (414, 6, 10, 10, "M", True),
+            (434, 6, 100, 10, "CCHS CLEVELA...", True),
+            (643, 6, 65, 10, "03/02/2017", True),
+            (721, 6, 67, 10, "05:24:54PM", True),
+            (11, 20, 97, 14, "Adv Breast", False),
+            (12, 42, 47, 14, "L12-5", False),
+            (12, 61, 41, 13, "36Hz", False),
+            (12, 78, 19, 12, "RS", False),
+            (11, 109, 19, 15, "2D", False),
+            (21, 126, 30, 12, "60%", False),
+            (12, 141, 62, 15, "Dyn R 58", False),
+            (12, 157, 44, 12, "P Med", False),
+            (17, 172, 25, 13, "Res", False),
+            (15, 188, 36, 12, "TAC1", False),
+            (647, 20, 54, 14, "TIS0.0", False),
+            (717, 20, 51, 14, "MI 0.6", False),
+            (753, 62, 16, 10, "M3", False),
+            (704, 250, 17, 15, "x3", False),
+            (670, 547, 54, 11, "4.0cm", False),
+            (736, 569, 55, 15, "*** bpm", False),
+        ],
+    ),
+    "RGB_CINE.zip": (
+        0,
+        [
+            (112, 5, 128, 18, "TEST, ADL ^^", True),
+            (407, 5, 40, 15, "30 M", True),
+            (462, 4, 102, 19, "01/30/1986", True),
+            (609, 4, 197, 20, "AGMC Sports Medicine", True),
+            (840, 5, 105, 15, "7-OCT-2016", True),
+            (113, 29, 108, 15, "0001128201", True),
+            (834, 29, 109, 15, "01:07:45 PM", True),
+            (7, 17, 81, 18, "terason", False),
+            (406, 28, 78, 16, "Shoulder", False),
+            (870, 65, 60, 15, "MI 0.6", False),
+            (868, 89, 63, 15, "TIS 0.6", False),
+            (870, 143, 40, 15, "15L4", False),
+            (868, 190, 132, 19, "OM/C/3/H/TV3", False),
+            (868, 215, 120, 15, "Gn 55 DR 63", False),
+            (869, 262, 100, 20, "Depth 4 cm", False),
+            (870, 287, 48, 15, "17 Hz", False),
+            (173, 623, 360, 20, "rt hip inj Right Supraspinatus Transverse", False),
+        ],
+    ),
+}
+
+
+def _deid_data_files() -> Path | None:
+    try:
+        import deid_data  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    return Path(deid_data.__file__).parent / "data" / "ultrasounds"
+
+
+def _real_path(name: str) -> Path | None:
+    """Where a labelled real file is: pydicom's test files or deid-data's ultrasounds."""
+    folder = _deid_data_files() if name in DEID_LABELS else _pydicom_test_files()
+    if folder is None or not (folder / name).exists():
+        return None
+    return folder / name
+
+
 def _read_dicom(name: str):  # type: ignore[no-untyped-def]
+    """A labelled real file as a dataset (a ``.zip`` holds one DICOM file)."""
+    import io
+    import zipfile
+
     from pydicom import dcmread
 
+    path = _real_path(name)
+    if path is None:
+        raise FileNotFoundError(name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return dcmread(_pydicom_test_files() / name)
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as z:
+                return dcmread(io.BytesIO(z.read(z.namelist()[0])))
+        return dcmread(path)
 
 
 def real_corpus() -> list[Frame]:
@@ -529,8 +715,8 @@ def real_corpus() -> list[Frame]:
     from medanon.pixels.codec import decode_frames, display_frames
 
     out: list[Frame] = []
-    for name, (index, labels) in REAL_LABELS.items():
-        if not (_pydicom_test_files() / name).exists():
+    for name, (index, labels) in {**REAL_LABELS, **DEID_LABELS}.items():
+        if _real_path(name) is None:
             continue
         try:
             with warnings.catch_warnings():
@@ -544,13 +730,74 @@ def real_corpus() -> list[Frame]:
     return out
 
 
+@dataclass
+class Stage:
+    """The whole pixel stage on one labelled real file (see :func:`stage_check`)."""
+
+    clean: bool  # called clean
+    filled: int  # labelled identifying strings filled (>= 95% of their box)
+    identifying: int
+    kept: int  # labelled benign strings kept (< 50% filled)
+    benign: int
+    over: float  # share of unlabelled pixels filled
+
+
+def stage_check(name: str, config: FinderConfig, mode: str) -> Stage:
+    """The whole pixel stage on a labelled real file, as the pipeline runs it (identifiers from
+    its header, ultrasound regions as image areas), measured in the labelled frame. Called clean
+    with an identifying string left is a false clean."""
+    from medanon.dicom.identifiers import Identifiers
+    from medanon.pixels.redact import (
+        PixelCleaningError,
+        PixelPolicy,
+        clean_dataset_pixels,
+        ultrasound_areas,
+    )
+
+    _, labels = {**REAL_LABELS, **DEID_LABELS}[name]
+    ds = _read_dicom(name)
+    wanted = [(x, y, w, h) for x, y, w, h, _, ident in labels if ident]
+    benign = [(x, y, w, h) for x, y, w, h, _, ident in labels if not ident]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            outcome = clean_dataset_pixels(
+                ds,
+                PixelPolicy(text=mode, image_areas=ultrasound_areas(ds)),
+                Identifiers.from_dataset(ds),
+                finder=lambda image: find_text(image, config=config),
+            )
+    except PixelCleaningError:
+        return Stage(False, 0, len(wanted), 0, len(benign), 0.0)
+    filled = np.zeros((int(ds.Rows), int(ds.Columns)), bool)
+    for x, y, w, h in outcome.redacted:
+        filled[max(0, y) : y + h, max(0, x) : x + w] = True
+    text = np.zeros(filled.shape, bool)
+    for x, y, w, h, *_ in labels:
+        text[y : y + h, x : x + w] = True
+    return Stage(
+        outcome.verified,
+        sum(float(filled[y : y + h, x : x + w].mean()) >= COVERAGE for x, y, w, h in wanted),
+        len(wanted),
+        sum(float(filled[y : y + h, x : x + w].mean()) < 0.5 for x, y, w, h in benign),
+        len(benign),
+        float((filled & ~text).sum() / max(int((~text).sum()), 1)),
+    )
+
+
+def _verdict(stage: Stage) -> str:
+    if stage.clean and stage.filled < stage.identifying:
+        return "FALSE CLEAN"
+    return "clean" if stage.clean else "failed"
+
+
 def cine_cost(config: FinderConfig) -> tuple[float, float, float, int] | None:
     """CPU seconds of the pixel stage (mode all) on the static-overlay cine, of decoding that
     cine alone (JPEG, not the finder's work), and of the stage on its first frame alone stored
     uncompressed; and the cine's frame count."""
     from medanon.dicom.identifiers import Identifiers
     from medanon.pixels.codec import decode_frames, display_frames
-    from medanon.pixels.redact import PixelPolicy, clean_dataset_pixels
+    from medanon.pixels.redact import PixelPolicy, clean_dataset_pixels, ultrasound_areas
 
     name = "examples_ybr_color.dcm"
     if not (_pydicom_test_files() / name).exists():
@@ -560,10 +807,11 @@ def cine_cost(config: FinderConfig) -> tuple[float, float, float, int] | None:
         return find_text(image, config=config)
 
     def run(ds) -> float:  # type: ignore[no-untyped-def]
+        policy = PixelPolicy(text="all", image_areas=ultrasound_areas(ds))  # as the pipeline
         c0 = cpu_seconds()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            clean_dataset_pixels(ds, PixelPolicy(text="all"), Identifiers(), finder=finder)
+            clean_dataset_pixels(ds, policy, Identifiers(), finder=finder)
         return cpu_seconds() - c0
 
     cine = _read_dicom(name)
@@ -584,6 +832,43 @@ def cine_cost(config: FinderConfig) -> tuple[float, float, float, int] | None:
         display_frames(decode_frames(_read_dicom(name)))
     decode = cpu_seconds() - c0
     return run(cine), decode, run(single), frames
+
+
+def middle_frames_check(config: FinderConfig) -> tuple[float, bool, float] | None:
+    """The static-overlay cine with a name drawn in its middle frames only (10-19 of 30, over
+    the anatomy): share of the name's ink filled in those frames by the pixel stage (mode
+    ``all``), whether the stage called it clean, and its CPU seconds."""
+    from medanon.dicom.identifiers import Identifiers
+    from medanon.pixels.redact import PixelPolicy, clean_dataset_pixels, ultrasound_areas
+
+    name = "examples_ybr_color.dcm"
+    if _real_path(name) is None:
+        return None
+    ds = _read_dicom(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frames = np.ascontiguousarray(ds.pixel_array)
+    ink = np.zeros(frames.shape[1:3], np.uint8)
+    args = ("NOVAK^OLGA", (110, 150), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 255, 1, cv2.LINE_AA)
+    cv2.putText(ink, *args)
+    for k in range(10, 20):
+        frames[k][ink > 40] = (255, 255, 0)
+    ds.PhotometricInterpretation = "RGB"
+    ds.PixelData = frames.tobytes()
+    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"
+    ds.PlanarConfiguration = 0
+    c0 = cpu_seconds()
+    outcome = clean_dataset_pixels(
+        ds,
+        PixelPolicy(text="all", image_areas=ultrasound_areas(ds)),
+        Identifiers(),
+        finder=lambda image: find_text(image, config=config),
+    )
+    cpu = cpu_seconds() - c0
+    filled = np.zeros(ink.shape, bool)
+    for x, y, w, h in outcome.redacted:
+        filled[max(0, y) : y + h, max(0, x) : x + w] = True
+    return float(filled[ink > 40].mean()), outcome.verified, cpu
 
 
 def dump(frames: list[Frame], config: FinderConfig, folder: Path) -> None:
@@ -620,6 +905,10 @@ ABLATIONS: dict[str, dict[str, object]] = {
     "merged-words": {"merged_max_h": 0},  # small glyphs merged into one component
     "merged-unreadable": {"merged_unreadable": False},
     "unreadable-max-glyph": {"unreadable_max_glyph": 1e9},  # big unread blobs reported
+    "whole-glyph-score": {"whole_glyph_score": False},  # dedup by component count alone
+    "colour-on-grey": {"colour_on_grey": False},  # small coloured glyphs need the grey SNR
+    "cut-rules": {"cut_rules": False},  # thin vertical lines stay in the grey stroke masks
+    "two-char-reads": {"min_read_chars": 3},  # "AC" (initials) not a reading
 }
 
 
@@ -680,6 +969,19 @@ def main(argv: list[str] | None = None) -> int:
             f"{r.recall:.3f}, all labelled text {r.text_recall:.3f}, over-redaction "
             f"{100 * r.over:.2f}%, {r.seconds:.3f} CPU s/frame"
         )
+        print(
+            "  finder on the labelled frame; then the whole stage (find, fill, re-check, every "
+            "frame) in modes all and phi: verdict, identifying filled, unlabelled pixels filled, "
+            "benign kept"
+        )
+        for name, hit, total, text_hit, text_total, over in r.per_frame:
+            a, p = stage_check(name, base, "all"), stage_check(name, base, "phi")
+            print(
+                f"  {name:<26} identifying {hit}/{total}, all text {text_hit}/{text_total}, "
+                f"over {100 * over:.2f}% | all: {_verdict(a)} {a.filled}/{a.identifying}, "
+                f"{100 * a.over:.2f}% | phi: {_verdict(p)} {p.filled}/{p.identifying}, "
+                f"{100 * p.over:.2f}%, benign kept {p.kept}/{p.benign}"
+            )
         for name, t, cover in r.missed:
             print(f"  missed {name}: {t.text!r} at ({t.x},{t.y}) covered {cover:.2f}")
         if args.dump:
@@ -692,6 +994,16 @@ def main(argv: list[str] | None = None) -> int:
                 f"{cine:.3f} CPU s (of which decoding its JPEG frames {decode:.3f}), first frame "
                 f"alone {one:.3f} CPU s: {cine / max(one, 1e-9):.2f}x, "
                 f"{(cine - decode) / max(one, 1e-9):.2f}x without decoding"
+            )
+        middle = middle_frames_check(base)
+        if middle:
+            share, clean, cpu = middle
+            verdict = "called clean" if clean else "failed"
+            if clean and share < COVERAGE:
+                verdict = "FALSE CLEAN"
+            print(
+                f"the same cine, stored uncompressed, with a name in frames 10-19 only: "
+                f"{100 * share:.0f}% of its ink filled, {verdict}, {cpu:.3f} CPU s"
             )
     if args.no_ablation:
         return 0

@@ -97,16 +97,7 @@ def test_social_profile_removes_every_burned_in_identifier(name: str, keyring: K
     assert "ZZZ" not in str(clean.get("PatientName", ""))
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "GREYSCALE_IMAGE.dcm",
-        pytest.param(
-            "RGB_IMAGE.dcm",
-            marks=pytest.mark.xfail(strict=True, reason="OCR reads the name as 'TIME': kept"),
-        ),
-    ],
-)
+@pytest.mark.parametrize("name", ["GREYSCALE_IMAGE.dcm", "RGB_IMAGE.dcm"])
 def test_phi_mode_removes_every_burned_in_identifier(name: str, keyring: Keyring) -> None:
     """phi mode keeps technical labels but must still find these (MRN differs from the
     header's Patient ID, the date is month/day/year, OCR misreads part of the name)."""

@@ -218,3 +218,34 @@ def test_faint_text_over_noisy_background_is_read() -> None:
     assert coverage(regions, box, img.shape) >= 0.95
     assert any("1967" in r.text or "DUPONT" in r.text for r in regions)
     assert find_text(img, config=FinderConfig(sensitive=False)) == []
+
+
+def test_initials_are_read_as_text() -> None:
+    """Two letters read with confidence (an operator's initials) are text, not a marker."""
+    img = np.full((80, 200), 20, np.uint8)
+    box = draw(img, "AC", (60, 50), 15, 230)
+    regions = find_text(img)
+    assert coverage(regions, box, img.shape) >= 0.95
+    assert any(r.text == "AC" for r in regions)
+    assert find_text(img, config=FinderConfig(min_read_chars=3)) == []
+
+
+def test_label_touching_a_sector_edge_is_found() -> None:
+    """A thin vertical line (a sector's or frame's edge) touching small text would make one
+    component too tall to be a glyph; it is cut out of the stroke masks first."""
+    img = np.full((160, 200), 60, np.uint8)
+    box = draw(img, "22:13:58", (10, 80), 8, 255)
+    cv2.line(img, (box[0] + box[2], 5), (box[0] + box[2], 150), 255, 1)
+    assert coverage(find_text(img), box, img.shape) >= 0.95
+    assert coverage(find_text(img, config=FinderConfig(cut_rules=False)), box, img.shape) < 0.95
+
+
+def test_small_coloured_text_over_grey_texture_is_flagged() -> None:
+    """Coloured glyphs too small to read, over grey texture as noisy as their contrast: speckle
+    has no colour, so they are text."""
+    grey = anatomy(256)
+    img = cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB)
+    box = draw(img, "ID: 0230-847-1", (60, 60), 6, (255, 160, 0))
+    assert coverage(find_text(img), box, img.shape) >= 0.95
+    off = FinderConfig(colour_on_grey=False)
+    assert coverage(find_text(img, config=off), box, img.shape) < 0.95

@@ -9,13 +9,16 @@ Modes (PixelPolicy.text):
 
 * ``all``: every text region, readable or not (the ``social`` profile's default);
 * ``phi``: text matching the header's identifying values (tolerant to OCR errors), dates,
-  times, IDs, phone numbers, e-mails, institution-like words, and regions that look like text
-  but cannot be read (they cannot be judged); benign labels (L/R, 5 cm, 120 kV) stay;
+  times, years, IDs (not numbers with a unit), phone numbers, e-mails, institution-like words,
+  titles (``Dr.``), the other words of a phrase that holds one of those, and regions that look
+  like text but cannot be read (they cannot be judged); benign labels (L/R, 5 cm, 120 kV) stay;
 * ``none``: no OCR; manual and rule boxes are still filled.
 
-Multi-frame images (cines) share one static overlay: OCR reads the first and the last frame,
-which finds the static text once and text that changes between them; every box is filled in
-every frame. Text that appears only in middle frames is not seen: a stated limit.
+Multi-frame images (cines) share one static overlay: OCR reads the first frame whole, which
+finds the static text once, and one more image holding only the areas of other frames that
+change from it and then stay still (text shown in the middle frames, a clock that ticks;
+moving anatomy mostly does not stay still): see :func:`changes`. Every box is filled in every
+frame.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 from pydicom.dataset import Dataset
@@ -38,7 +42,12 @@ Finder = Callable[[NDArray[np.uint8]], list[TextRegion]]
 MODES = ("none", "phi", "all")
 INSTITUTION_WORDS = (
     "HOSPITAL",
+    "HOSP",
     "HOPITAL",
+    "CTR",
+    "MEDICINE",
+    "HEALTHCARE",
+    "IMAGING",
     "CHU",
     "CHR",
     "CLINIC",
@@ -59,8 +68,16 @@ INSTITUTION_WORDS = (
     "CABINET",
 )
 KEY_WORDS = ("NAME", "NOM", "PATIENT", "DOB", "BIRTH", "NAISSANCE", "MRN", "IPP", "ID")
+# A person's title, with its period (not "DR" of "DR 63", dynamic range): a name follows.
+TITLES = ("DR", "PR", "PROF", "MR", "MRS", "MS", "MME", "MLLE")
+# Units that follow a number in technical labels: "120KVP" or "3850HZ" is no ID.
+UNITS = ("KVP", "KV", "MAS", "MA", "HZ", "KHZ", "MHZ", "CM", "MM", "DB", "FPS", "BPM", "MS", "S")
+PHRASE_GAP = 1.0  # in glyph heights: words of one field (a space is ~0.3-0.6)
 _TIME_RE = re.compile(r"\b\d{1,2}[:h]\d{2}(?::\d{2})?\b")
 _ID_RE = re.compile(r"\b(?=\w*\d)[A-Z0-9-]{5,}\b")
+_YEAR_RE = re.compile(r"(?<![\d.,])(?:19|20)\d\d(?![\d.,]|\w)")  # a year alone: part of a date
+_TITLE_RE = re.compile(rf"\b(?:{'|'.join(TITLES)})\.(?:\s|$)")
+_MEASURE_RE = re.compile(rf"\d+(?:{'|'.join(UNITS)})")
 
 
 class PixelCleaningError(OCRUnavailable):
@@ -111,8 +128,39 @@ def select_regions(
         return list(regions), 0
     if mode == "none":
         return [], len(regions)
-    chosen = [r for r in regions if identifying(r, identifiers)]
+    flagged = [identifying(r, identifiers) for r in regions]
+    for group in _phrases(regions):
+        if any(flagged[i] for i in group):
+            for i in group:
+                flagged[i] = True
+    chosen = [r for r, flag in zip(regions, flagged, strict=True) if flag]
     return chosen, len(regions) - len(chosen)
+
+
+def _phrases(regions: Sequence[TextRegion]) -> list[list[int]]:
+    """Regions that are words of one phrase: on one row (overlapping by half their height, of
+    similar height), a space apart at most (``PHRASE_GAP`` heights). OCR often splits a field
+    ("Philips" | "Healthcare"); a field is identifying as a whole."""
+    parent = list(range(len(regions)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(regions):
+        for j in range(i + 1, len(regions)):
+            b = regions[j]
+            low, high = sorted((a.h, b.h))
+            overlap = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+            gap = max(b.x - (a.x + a.w), a.x - (b.x + b.w))
+            if high <= 1.5 * low and overlap >= 0.5 * low and gap <= PHRASE_GAP * low:
+                parent[root(j)] = root(i)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(regions)):
+        groups.setdefault(root(i), []).append(i)
+    return list(groups.values())
 
 
 def identifying(region: TextRegion, identifiers: Identifiers) -> bool:
@@ -126,7 +174,9 @@ def identifying(region: TextRegion, identifiers: Identifiers) -> bool:
     folded = fold(text)
     if any(pattern.search(text) for _, pattern in GENERIC_PATTERNS):
         return True
-    if _TIME_RE.search(folded) or _ID_RE.search(folded):
+    if _TIME_RE.search(folded) or _YEAR_RE.search(folded) or _TITLE_RE.search(folded):
+        return True
+    if any(not _MEASURE_RE.fullmatch(m.group()) for m in _ID_RE.finditer(folded)):
         return True
     words = re.findall(r"[A-Z0-9]+", folded)
     if any(word in INSTITUTION_WORDS or word in KEY_WORDS for word in words):
@@ -171,9 +221,88 @@ def _close(word: str, target: str) -> bool:
     return previous[-1] <= limit
 
 
-def frames_to_read(count: int) -> list[int]:
-    """Frames OCR reads: the first and, for a cine, the last."""
-    return [0] if count <= 1 else [0, count - 1]
+@dataclass(frozen=True)
+class CineRules:
+    """How a cine's text that is not in its first frame is looked for (see :func:`changes`).
+
+    Overlay text, even text shown in a few frames only, stays still while it is shown; moving
+    anatomy (ultrasound speckle) mostly does not. Grey levels are display levels.
+    """
+
+    still: int = 6  # a pixel this close between consecutive frames is still (lossy jitter)
+    change: int = 24  # ... and changed when this far from the first frame
+    run: int = 3  # frames it must stay still and changed
+    glyph_min: int = 4  # px: smaller parts of that mask cannot hold readable text
+    join: int = 9  # px: glyphs this close join into one line
+    margin: int = 16  # px around each part, so that OCR sees its text whole
+
+
+def changes(display: NDArray[np.uint8], rules: CineRules = CineRules()) -> NDArray[np.uint8]:
+    """What a cine shows outside its first frame, as one image to read; black elsewhere.
+
+    One pass over the frames, in grey, no OCR. Pixels that show something other than the
+    first frame, still for ``rules.run`` frames (a name in the middle frames, a clock that
+    ticks), are gathered into parts; each part, with a margin, is taken from the frame where
+    most of its pixels were last seen so, and its changed pixels each from the frame where
+    it was: text as drawn, over anatomy of one frame. Nothing changed and still (a cine of
+    one frame, or whose text is all in the first frame): all black.
+    """
+    first = _grey(display[0]).astype(np.int16)
+    seen = np.zeros(first.shape, np.intp)  # last frame still and changed; 0: never
+    streak = np.zeros(first.shape, np.int16)
+    previous = first
+    for k in range(1, display.shape[0]):
+        grey = _grey(display[k]).astype(np.int16)
+        ok = (np.abs(grey - previous) <= rules.still) & (np.abs(grey - first) >= rules.change)
+        streak = np.where(ok, streak + 1, 0).astype(np.int16)
+        seen[streak >= rules.run - 1] = k
+        previous = grey
+    canvas = np.zeros(display.shape[1:], np.uint8)
+    if not seen.any():
+        return canvas
+    shown = np.zeros(first.shape, bool)
+    joined = cv2.dilate((seen > 0).astype(np.uint8), np.ones((1, rules.join), np.uint8))
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    rows, columns = first.shape
+    for part, (x, y, w, h, _) in enumerate(stats[1:], start=1):
+        if h < rules.glyph_min:
+            continue
+        sl = (slice(int(y), int(y + h)), slice(int(x), int(x + w)))
+        frames = seen[sl][(labels[sl] == part) & (seen[sl] > 0)]
+        k = int(np.argmax(np.bincount(frames)))
+        x0, y0 = max(0, int(x) - rules.margin), max(0, int(y) - rules.margin)
+        x1, y1 = min(columns, int(x + w) + rules.margin), min(rows, int(y + h) + rules.margin)
+        canvas[y0:y1, x0:x1] = display[k, y0:y1, x0:x1]
+        shown[y0:y1, x0:x1] = True
+    # Each changed pixel as last seen still: a part may join text to anatomy, whose frame of
+    # choice need not show the text.
+    ys, xs = np.nonzero(shown & (seen > 0))
+    canvas[ys, xs] = display[seen[ys, xs], ys, xs]
+    return canvas
+
+
+def _grey(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    if image.ndim == 2:
+        return image
+    return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
+
+
+def read_frames(
+    display: NDArray[np.uint8], finder: Finder, *, changes_too: bool = True
+) -> tuple[list[TextRegion], list[TextRegion]]:
+    """Text regions of every frame, for the cost of about one: those of the first frame, and
+    those of what the other frames show and it does not.
+
+    The first frame is read whole: it holds the static overlay, the text of the whole cine in
+    the usual case. Text that other frames show and it does not is read in one image of the
+    areas that change from the first frame and stay still (:func:`changes`), unless
+    ``changes_too`` is false.
+    """
+    first = list(finder(display[0]))
+    if display.shape[0] <= 1 or not changes_too:
+        return first, []
+    canvas = changes(display)
+    return first, (list(finder(canvas)) if canvas.any() else [])
 
 
 def fill_boxes(array: NDArray[np.generic], boxes: Sequence[Box], value: float) -> None:
@@ -210,15 +339,16 @@ def clean_text(
         return outcome
     if not is_available():
         raise PixelCleaningError("pixel cleaning requested but OCR is not available")
+    changes_too = True
     for round_ in range(rounds + 1):
-        regions = []
-        for index in frames_to_read(display.shape[0]):
-            regions.extend(finder(display[index]))
-            outcome.ocr_passes += 1
+        first, changed = read_frames(display, finder, changes_too=changes_too)
+        regions = list(dict.fromkeys(first + changed))  # a region may be in both
+        outcome.ocr_passes += 1
         if round_:
-            # The re-checks look for text that can still be read: shapes that merely look like
-            # text were judged in the first pass, and the fills' own edges make new ones.
-            regions = [r for r in regions if sum(c.isalnum() for c in r.text) >= 3]
+            # The re-checks look for text that can still be read (two letters or digits read
+            # with confidence and more): shapes that merely look like text were judged in the
+            # first pass, and the fills' own edges make new ones.
+            regions = [r for r in regions if r.text.strip()]
         chosen, kept = select_regions(regions, policy.text, identifiers, policy.image_areas)
         if outcome.found == 0:
             outcome.found, outcome.kept = len(regions), kept
@@ -228,6 +358,9 @@ def clean_text(
         boxes = [(r.x, r.y, r.w, r.h) for r in chosen]
         outcome.redacted.extend(boxes)
         display = fill(boxes)
+        # A cine's changes are read again only where their own regions were filled: the
+        # others' fills can only black out some of them, and the first frame is read anyway.
+        changes_too = bool(set(changed) & set(chosen))
     raise PixelCleaningError(
         f"text still found after {rounds} redaction passes: the pixels cannot be proven clean"
     )

@@ -29,7 +29,14 @@ machine, see ``benchmarks/bench_text.py`` and ``shared/docs/field-notes.md``):
    test join this pass; those of many aligned glyphs at the exact level are reported even
    unread. Pieces of this pass also extend lines, within their band only (see ``_grow``).
 
+   Thin vertical lines (a sector's edge, a scale bar) are cut out of the grey stroke masks
+   first: a label touching one would join it into one component too tall to be a glyph.
+   Horizontal ones are kept (cutting them makes ultrasound tissue layers into text-like rows).
+
    Components are grouped into lines (similar height, overlapping vertically, small gaps).
+   Several masks often find one line; the best is kept: most aligned glyphs, weighted by how
+   much of the line's height they fill (a channel that splits each glyph in pieces would win
+   on their count alone).
 
 2. **Each line is rendered for Tesseract**: cropped, upscaled (a fixed 2x by default; scaling
    each line to ``target_glyph_px`` is available but read no more on the benchmark, since glyphs
@@ -45,9 +52,12 @@ machine, see ``benchmarks/bench_text.py`` and ``shared/docs/field-notes.md``):
    a mosaic costs ~0.05 s. Without it, the ``tesseract`` binary is run (~0.1 s start-up per
    call). Words are mapped back to the frame through their tile.
 
-4. **Decide.** A line is text when OCR reads a plausible word in one of its tiles. Lines that
+4. **Decide.** A line is text when OCR reads a plausible word in one of its tiles: three
+   letters or digits, or two read with confidence 90 or more (initials). A line kept whole
+   reports every word OCR saw in it, unsure ones too, for phi mode to judge. Lines that
    OCR cannot read but that look strongly like text (several aligned glyphs of equal height, or
-   a tiny band of dots standing out from the texture around it, unlike ultrasound speckle) are
+   a tiny band of dots standing out from the texture around it, unlike ultrasound speckle, or
+   small aligned glyphs in colour over grey: speckle has no colour) are
    returned too, with empty text and ``source="unreadable"``: header matching cannot work on
    them, so they must be redacted anyway. So are merged small words on a clean background.
    Unread aligned "glyphs" taller than ``unreadable_max_glyph`` are not: OCR reads text that
@@ -139,6 +149,14 @@ class FinderConfig:
     merged_unreadable: bool = True  # report such words when OCR cannot read them
     merged_snr: float = 6.0  # ... when their ink stands out this much from the band's noise
     max_glyph_px: int = 48
+    # Thin vertical lines (rule_px long, rule_thickness wide at most) are cut out of the grey
+    # stroke masks (see _without_rules).
+    cut_rules: bool = True
+    rule_px: int = 60
+    rule_thickness: int = 3
+    # Of two masks of one line, the one whose glyphs fill its height is read: a channel that
+    # splits glyphs into many short pieces would win on their count alone.
+    whole_glyph_score: bool = True
     line_gap: float = 1.1  # horizontal gap allowed inside a line, in glyph heights
     # Rendering for OCR.
     # Scale each line so its glyphs are target_glyph_px tall, or else a fixed 2x. Measured on
@@ -164,12 +182,19 @@ class FinderConfig:
     # are anatomy (colour-Doppler flames), not text.
     unreadable_max_glyph: float = 24.0
     unreadable_snr_glyph: float = 6.0  # for glyphs up to this tall (larger ones are shaped)
+    # ... unless aligned and coloured over grey (see _colour_on_grey)
+    colour_on_grey: bool = True
     grow: bool = True  # extend found lines to glyph pieces beside them (see _grow)
     grow_gap: float = 1.5  # in glyph heights
     grow_max: float = 8.0  # in glyph heights, on each side
     grow_plateau: bool = True  # also grow with a binarisation at the line's exact ink level
     grow_plateau_max: float = 24.0  # in glyph heights, on each side
     line_min_confidence: float = 60.0
+    whole_line_text: bool = True  # a line kept whole reports every word OCR saw in it
+    # Letters or digits a line's words need to be called read text. Two: initials (an
+    # operator's "AC") identify; such a short word must be read with more confidence.
+    min_read_chars: int = 2
+    short_read_confidence: float = 90.0
     # Boxes are snapped to the ink, anti-aliased fringe included (_snap), then padded, in glyph
     # heights plus pad_px. Measured on bench_text.py: snapping one pixel out where there is ink
     # covers nearly as much text as the former blind padding (0.25 x, 0.05 y glyph heights
@@ -401,9 +426,23 @@ def _plausible(word: _Word, min_conf: float) -> bool:
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
+    """The grey plane of an image; for the colour image :func:`find_text` is reading, the one
+    it converted once (every line's levels look at it: converting again each time cost a
+    third of the time on large colour frames)."""
     if image.ndim == 2:
         return image
+    reading = getattr(_local, "reading", None)
+    if reading is not None and reading[0] is image:
+        return reading[1]
     return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+
+
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of a 1-D array, the same value for a fraction of its overhead: it is taken
+    for every candidate line, tens of thousands of times on a large frame."""
+    a = np.sort(values, kind="stable")
+    n = a.size
+    return (float(a[(n - 1) // 2]) + float(a[n // 2])) / 2
 
 
 def _planes(image: np.ndarray, config: FinderConfig) -> list[np.ndarray]:
@@ -565,7 +604,7 @@ def _group_lines(
         lw = int((x[idx] + w[idx]).max()) - lx
         lh = int((y[idx] + h[idx]).max()) - ly
         hh = h[idx].astype(np.float64)
-        glyph = float(np.median(hh))
+        glyph = _median(hh)
         if not _worth_shape(glyph, lw, lh, int(area[idx].sum())):
             if lw <= 12 * glyph + 4:  # a fragment: may extend a line found elsewhere
                 lines.append(
@@ -594,6 +633,8 @@ def _group_lines(
         )
         ink = np.isin(labels[ly : ly + lh, lx : lx + lw], kept[idx])
         score = idx.size * (2.0 if aligned else 1.0)
+        if config.whole_glyph_score:
+            score *= min(1.0, glyph / lh) ** 2
         lines.append(_Line(lx, ly, lw, lh, glyph, int(idx.size), aligned, ink, score))
     return lines
 
@@ -615,6 +656,8 @@ def _candidate_masks(
     if image.ndim == 3 and config.colour_channels:
         chroma = image.max(axis=2).astype(np.int16) - image.min(axis=2)
         masks.append((chroma >= config.chroma_min).astype(np.uint8))
+    if config.cut_rules and config.strokes:  # the grey plane's: colour flames are long too
+        masks[:2] = [_without_rules(m, config) for m in masks[:2]]
     comps = [(*_glyph_components(m, config), False) for m in masks]
     if config.plateaus:
         # An exact level isolates its glyphs even where they barely differ from the anatomy:
@@ -633,12 +676,20 @@ def _candidate_masks(
     return [c for c in comps if c[2].size]
 
 
-def _inside(a: _Line, b: _Line) -> float:
-    """Share of ``a``'s box inside ``b``'s (a fragment of a line already kept is dropped)."""
-    x0, y0 = max(a.x, b.x), max(a.y, b.y)
-    x1, y1 = min(a.x + a.w, b.x + b.w), min(a.y + a.h, b.y + b.h)
-    inter = max(0, x1 - x0) * max(0, y1 - y0)
-    return inter / max(a.w * a.h, 1)
+def _without_rules(mask: np.ndarray, config: FinderConfig) -> np.ndarray:
+    """A mask without its long, thin vertical lines (scale bars, sector and frame edges).
+
+    Text touching such a line (a label beside a sector's edge) would join it into one long
+    component, too tall to be a glyph, and be lost with it. Horizontal lines are kept: cutting
+    them splits the bright layers of ultrasound tissue into text-like rows (measured).
+    """
+    n, t = config.rule_px, config.rule_thickness + 1
+    lines = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((n, 1), np.uint8))
+    if not lines.any():
+        return mask
+    # Only thin ones: a blob holds long runs too.
+    rules = lines & ~cv2.morphologyEx(lines, cv2.MORPH_OPEN, np.ones((n, t), np.uint8))
+    return mask & ~rules
 
 
 def _levels(image: np.ndarray, ln: _Line, config: FinderConfig) -> tuple[float, float, float]:
@@ -656,13 +707,13 @@ def _levels(image: np.ndarray, ln: _Line, config: FinderConfig) -> tuple[float, 
     band[ln.y - y0 : ln.y - y0 + ln.h, ln.x - x0 : ln.x - x0 + ln.w] = False
     inner = grey[ln.y : ln.y + ln.h, ln.x : ln.x + ln.w]
     lnk = ln.ink_mask()
-    ink = float(np.median(inner[lnk]))
+    ink = _median(inner[lnk])
     if not band.any():
         ln.levels = (ink, ink, 255.0)
         return ln.levels
     ring = outer[band].astype(np.float32)
-    around = float(np.median(ring))
-    ln.noise = float(1.4826 * np.median(np.abs(ring - around)))
+    around = _median(ring)
+    ln.noise = 1.4826 * _median(np.abs(ring - around))
     diff = abs(ink - around)
     if image.ndim == 3 and config.colour_channels and diff < config.stroke_contrast / 2:
         # Coloured ink over grey of the same luminance: look at the channels.
@@ -724,11 +775,25 @@ def _candidate_lines(image: np.ndarray, config: FinderConfig) -> tuple[list[_Lin
                     if config.sensitive_grow:
                         pieces.append(ln)
     lines.sort(key=lambda ln: (-ln.score, ln.y, ln.x, ln.w, ln.h))
+    return _without_duplicates(lines)[: config.max_tiles], pieces
+
+
+def _without_duplicates(lines: Sequence[_Line]) -> list[_Line]:
+    """Lines, best first, without those lying half or more inside a better one (the same text
+    from another mask, or a fragment of it)."""
+    kept = np.zeros((len(lines), 4), np.int64)  # x0, y0, x1, y1 of the lines kept
     best: list[_Line] = []
     for ln in lines:
-        if all(_inside(ln, k) < 0.5 for k in best):
-            best.append(ln)
-    return best[: config.max_tiles], pieces
+        if best:
+            k = kept[: len(best)]
+            w = np.minimum(ln.x + ln.w, k[:, 2]) - np.maximum(ln.x, k[:, 0])
+            h = np.minimum(ln.y + ln.h, k[:, 3]) - np.maximum(ln.y, k[:, 1])
+            inside = np.maximum(w, 0) * np.maximum(h, 0) / max(ln.w * ln.h, 1)
+            if inside.max() >= 0.5:
+                continue
+        kept[len(best)] = (ln.x, ln.y, ln.x + ln.w, ln.y + ln.h)
+        best.append(ln)
+    return best
 
 
 def _grow(
@@ -991,6 +1056,50 @@ def _merged_word(ln: _Line, config: FinderConfig) -> bool:
     )
 
 
+def _unreadable_text(ln: _Line, image: np.ndarray, config: FinderConfig) -> bool:
+    """Whether a line OCR could not read looks enough like text to be reported anyway.
+
+    Aligned glyphs, a tiny band of dots or a merged small word; from the sensitive pass only
+    when standing out from the band's noise; no taller than OCR reads (else anatomy); and, for
+    small glyphs, standing out from the texture around (ultrasound speckle makes rows of dots),
+    unless drawn in colour over grey: speckle has no colour.
+    """
+    merged = _merged_word(ln, config)
+    if not (ln.aligned or (_tiny_text(ln) and not ln.sensitive) or merged):
+        return False
+    diff = _levels(image, ln, config)[2]
+    if ln.sensitive and not ln.exact and diff < config.sensitive_snr * ln.noise:
+        return False
+    if ln.glyph > config.unreadable_max_glyph:
+        return False
+    if ln.glyph > config.unreadable_snr_glyph and not merged:
+        return True
+    snr = config.merged_snr if merged else config.unreadable_snr
+    return diff >= snr * ln.noise or (
+        config.colour_on_grey and ln.aligned and _colour_on_grey(image, ln, config)
+    )
+
+
+def _colour_on_grey(image: np.ndarray, ln: _Line, config: FinderConfig) -> bool:
+    """Coloured ink (chroma of ``chroma_min`` or more) over a grey band around the line."""
+    if image.ndim != 3:
+        return False
+    hgt, wid = image.shape[:2]
+    m = int(max(2, round(0.4 * ln.glyph)))
+    x0, y0 = max(0, ln.x - m), max(0, ln.y - m)
+    x1, y1 = min(wid, ln.x + ln.w + m), min(hgt, ln.y + ln.h + m)
+    outer = image[y0:y1, x0:x1]
+    chroma = outer.max(axis=2).astype(np.int16) - outer.min(axis=2)
+    band = np.ones(chroma.shape, bool)
+    band[ln.y - y0 : ln.y - y0 + ln.h, ln.x - x0 : ln.x - x0 + ln.w] = False
+    ink = chroma[ln.y - y0 : ln.y - y0 + ln.h, ln.x - x0 : ln.x - x0 + ln.w][ln.ink_mask()]
+    return bool(
+        band.any()
+        and float(np.median(ink)) >= config.chroma_min
+        and float(np.percentile(chroma[band], 90)) < config.chroma_min / 2
+    )
+
+
 def _ink_box(
     ln: _Line, words: Sequence[tuple[int, int, int, int]], *, whole: bool, rows: bool = False
 ) -> tuple[int, int, int, int]:
@@ -1095,6 +1204,15 @@ def find_text(image: np.ndarray, *, config: FinderConfig | None = None) -> list[
             raise ValueError("colour images must have 3 channels")
     image = np.ascontiguousarray(image)
     _check_available(config)
+    _local.reading = (image, _grey(image)) if image.ndim == 3 else None
+    try:
+        return _find(image, config)
+    finally:
+        _local.reading = None
+
+
+def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
+    """:func:`find_text` on a checked, contiguous image."""
 
     lines, pieces = _candidate_lines(image, config)
     mosaic, tiles = _render_tiles(image, lines, config)
@@ -1103,6 +1221,8 @@ def find_text(image: np.ndarray, *, config: FinderConfig | None = None) -> list[
     # Words per line (best-reading tile kind) and from the whole-frame pass.
     per_line: dict[int, dict[str, list[tuple[_Word, tuple[int, int, int, int]]]]] = {}
     frame_words: list[tuple[_Word, tuple[int, int, int, int]]] = []
+    # Every word OCR saw on a line's tile, however unsure: the text of a line kept whole.
+    heard: dict[tuple[int, str], list[tuple[int, str]]] = {}
     for word in words:
         t = _tile_of(word, tiles)
         if t is None:
@@ -1118,12 +1238,14 @@ def find_text(image: np.ndarray, *, config: FinderConfig | None = None) -> list[
             per_line.setdefault(t.line, {}).setdefault(t.kind, []).append(
                 (word, _to_frame(word, t))
             )
+        heard.setdefault((t.line, t.kind), []).append((t.left + word.x, word.text))
 
     regions: list[TextRegion] = []
     taken = np.zeros(image.shape[:2], bool)
     for i, ln in enumerate(lines):
         readings = per_line.get(i)
         chosen: list[tuple[_Word, tuple[int, int, int, int]]] = []
+        kind = ""
         if readings:
             kind = max(
                 sorted(readings),
@@ -1132,42 +1254,29 @@ def find_text(image: np.ndarray, *, config: FinderConfig | None = None) -> list[
             chosen = sorted(readings[kind], key=lambda wb: (wb[1][0], wb[1][1]))
         alnum = sum(c.isalnum() for w, _ in chosen for c in w.text)
         conf = float(np.mean([w.conf for w, _ in chosen])) if chosen else 0.0
-        read = alnum >= 3 and conf >= config.line_min_confidence
+        read = alnum >= config.min_read_chars and conf >= (
+            config.line_min_confidence if alnum >= 3 else config.short_read_confidence
+        )
         if read:
             # A line of the sensitive pass may hold anatomy too: keep only the ink where OCR
             # read words (rows and columns).
             loose = ln.sensitive
+            whole = ln.aligned and not loose
             box = _grow(
-                _ink_box(
-                    ln,
-                    [b for _, b in chosen],
-                    whole=ln.aligned and not loose,
-                    rows=loose,
-                ),
+                _ink_box(ln, [b for _, b in chosen], whole=whole, rows=loose),
                 ln,
                 pieces,
                 image,
                 config,
             )
             text = " ".join(w.text for w, _ in chosen)
+            if whole and config.whole_line_text:
+                # The whole line is filled: judge (phi mode) all OCR saw of it, the unsure
+                # words too ("fé/UOWN TIME MARY": the name is in the unsure part).
+                text = " ".join(t for _, t in sorted(heard.get((i, kind), [])))
             box = _snap(box, ln, image, config)
             region = TextRegion(*_padded(box, ln.glyph, config, image.shape), text, conf, "lines")
-        elif (
-            config.report_unreadable
-            and (ln.aligned or (_tiny_text(ln) and not ln.sensitive) or _merged_word(ln, config))
-            and (
-                not ln.sensitive
-                or ln.exact
-                or _levels(image, ln, config)[2] >= config.sensitive_snr * ln.noise
-            )
-            and ln.glyph <= config.unreadable_max_glyph
-            and (
-                (ln.glyph > config.unreadable_snr_glyph and not _merged_word(ln, config))
-                or _levels(image, ln, config)[2]
-                >= (config.merged_snr if _merged_word(ln, config) else config.unreadable_snr)
-                * ln.noise
-            )
-        ):
+        elif config.report_unreadable and _unreadable_text(ln, image, config):
             box = _grow((ln.x, ln.y, ln.x + ln.w, ln.y + ln.h), ln, pieces, image, config)
             box = _snap(box, ln, image, config)
             region = TextRegion(*_padded(box, ln.glyph, config, image.shape), "", 0.0, "unreadable")
