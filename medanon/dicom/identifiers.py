@@ -158,6 +158,8 @@ def _person_names(dataset: Dataset, depth: int = 0) -> list[str]:
     for raw in dataset.elements():
         vr = raw.VR or _dictionary_vr(raw.tag)
         if vr == "SQ":
+            if _holds_no_person_name(raw):
+                continue  # not parsed just to look: most sequences hold no PN
             for item in dataset[raw.tag].value or []:
                 found += _person_names(item, depth + 1)
         elif vr == "PN" and (depth or raw.tag not in _name_tags()):
@@ -165,6 +167,16 @@ def _person_names(dataset: Dataset, depth: int = 0) -> list[str]:
             items = list(value) if isinstance(value, (MultiValue, list, tuple)) else [value]
             found += [str(v).strip() for v in items if v is not None and str(v).strip()]
     return found
+
+
+def _holds_no_person_name(raw: object) -> bool:
+    """A sequence still as bytes, in explicit VR, whose bytes hold no ``PN`` VR field."""
+    value = getattr(raw, "value", None)
+    return (
+        isinstance(value, bytes)
+        and getattr(raw, "is_implicit_VR", True) is False
+        and b"PN" not in value
+    )
 
 
 def _dictionary_vr(tag: int) -> str:
