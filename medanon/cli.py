@@ -204,7 +204,8 @@ def scrub(
             output_is_folder=bool(output) and output.endswith(("/", os.sep)),
             layout=layout,
         )
-        _check_side_outputs(paths, job_list, report, mapping, preview_dir, html_page)
+        shared = _output_folder(job_list, output)
+        _check_side_outputs(paths, job_list, shared, report, mapping, preview_dir, html_page)
         if resume and report is None:
             raise UsageError("--resume needs --report: its journal records which files are done")
         if dask_address and jobs > 1:
@@ -396,12 +397,23 @@ class _nullbar:
         return None
 
 
-def _check_side_outputs(paths: tuple[Path, ...], jobs: list[Job], *targets: Path | None) -> None:
+def _check_side_outputs(
+    paths: tuple[Path, ...],
+    jobs: list[Job],
+    shared: Path | None,
+    report: Path | None,
+    *with_phi: Path | None,
+) -> None:
     """--report, --mapping, --preview and --html never land on an input or an output, nor
-    inside an input folder: they would overwrite a patient's file, or mix PHI into inputs."""
+    inside an input folder: they would overwrite a patient's file, or mix PHI into inputs.
+    The last three hold PHI (original IDs, unredacted pictures): never inside the output
+    folder ``shared`` either, which is the one meant to be shared."""
     taken = {job.source.resolve() for job in jobs}
     taken.update(j.destination.resolve() for j in jobs if j.destination and j.layout == "mirror")
-    for target in targets:
+    for target in with_phi:
+        if target is not None and shared is not None and _same_or_inside(target, shared):
+            raise UsageError(f"{target} holds PHI: keep it out of the output folder {shared}")
+    for target in (report, *with_phi):
         if target is None:
             continue
         if any(_same_or_inside(target, p) for p in paths if p.is_dir()):
@@ -409,6 +421,18 @@ def _check_side_outputs(paths: tuple[Path, ...], jobs: list[Job], *targets: Path
         resolved = target.resolve()
         if resolved in taken or any(_same_or_inside(target, p) for p in paths if p.is_file()):
             raise UsageError(f"{target} would overwrite an input or output file")
+
+
+def _output_folder(jobs: list[Job], output: str | None) -> Path | None:
+    """The folder outputs go to with ``-o``, when it is one (not a single output file)."""
+    if not output:
+        return None
+    folder = Path(output)
+    if any(j.layout == "pseudonymous" for j in jobs) or folder.is_dir():
+        return folder
+    if any(j.destination is not None and folder in j.destination.parents for j in jobs):
+        return folder
+    return None
 
 
 def _same_or_inside(child: Path, parent: Path) -> bool:
@@ -439,7 +463,9 @@ def _write_html(page: Path, pairs: list[tuple[str, str]], policy: Policy) -> Non
             entries.append(Entry(output, None, None, error=str(exc), before=before))
     page.parent.mkdir(parents=True, exist_ok=True)
     tmp = page.with_name(f".{page.name}.medanon-tmp-{os.getpid()}")
-    tmp.write_text(render_html(entries, lang="fr", title="medanon scrub"), encoding="utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it shows the inputs
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(render_html(entries, lang="fr", title="medanon scrub"))
     os.replace(tmp, page)
 
 

@@ -142,7 +142,7 @@ def _check_complete(dataset: Dataset, size: int) -> None:
 
 
 def write_atomic(
-    path: Path, data: bytes, *, overwrite: bool = False, durable: bool = False
+    path: Path, data: bytes, *, overwrite: bool = False, durable: bool = False, mode: int = 0o644
 ) -> None:
     """Write ``data`` to ``path`` atomically; refuse to replace a file unless ``overwrite``.
 
@@ -151,16 +151,16 @@ def write_atomic(
     an :class:`OutputError` naming the path.
     """
     try:
-        _write_atomic(path, data, overwrite, durable)
+        _write_atomic(path, data, overwrite, durable, mode)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from None
 
 
-def _write_atomic(path: Path, data: bytes, overwrite: bool, durable: bool) -> None:
+def _write_atomic(path: Path, data: bytes, overwrite: bool, durable: bool, mode: int) -> None:
     if not path.parent.is_dir():
         path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

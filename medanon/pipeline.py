@@ -387,7 +387,7 @@ def write_preview(
     target = folder / f"{name.name}-{digest}.png"
     ok, png = cv2.imencode(".png", canvas)
     if ok:
-        write_atomic(target, png.tobytes(), overwrite=True)
+        write_atomic(target, png.tobytes(), overwrite=True, mode=0o600)  # shows the input
 
 
 def _count_pixels(pixels: PixelOutcome, outcome: Outcome) -> None:

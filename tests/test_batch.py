@@ -164,3 +164,44 @@ def test_resume_needs_report_and_skips_a_finished_batch(tmp_path: Path) -> None:
     stdout, _ = again.communicate(timeout=60)
     assert again.returncode == 0 and json.loads(stdout)["resumed"] == 3
     assert (tmp_path / "r.jsonl").read_text() == before
+
+
+def test_resume_digest_covers_pixel_face_and_verdict_settings() -> None:
+    """A batch resumed with --pixels all (or faces, boxes, a verdict) must not skip the files
+    done without it: the settings digest changes."""
+    from dataclasses import replace
+
+    from medanon import Keyring, load_policy
+    from medanon.runners.resume import run_digest
+
+    keyring = Keyring(b"k" * 32)
+    base = load_policy("basic")
+    digest = run_digest(base, keyring, dry_run=False)
+    assert digest == run_digest(load_policy("basic"), keyring, dry_run=False)
+    for changed in (
+        replace(base, pixel_text="all"),
+        replace(base, faces=True),
+        replace(base, pixel_boxes=((0, 0, 10, 10),)),
+        replace(base, verdict_channel="social"),
+    ):
+        assert run_digest(changed, keyring, dry_run=False) != digest
+    assert run_digest(base, keyring, dry_run=False, layout="pseudonymous") != digest
+
+
+def test_phi_side_outputs_stay_out_of_the_shared_folder(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from medanon.cli import main
+    from tests.factories import write_phi_file
+
+    write_phi_file(tmp_path / "in" / "a.dcm")
+    share = tmp_path / "share"
+    for option, target in (("--mapping", "keys"), ("--preview", "preview"), ("--html", "p.html")):
+        result = CliRunner().invoke(
+            main, ["scrub", str(tmp_path / "in"), "-o", str(share), option, str(share / target)]
+        )
+        assert result.exit_code == 2 and "holds PHI" in result.stderr, option
+    report = CliRunner().invoke(
+        main, ["scrub", str(tmp_path / "in"), "-o", str(share), "--report", str(share / "r.jsonl")]
+    )
+    assert report.exit_code == 0  # the report holds no PHI: allowed beside the outputs

@@ -113,7 +113,7 @@ def run_on_dask(
         "overwrite": overwrite,
         "dry_run": dry_run,
         "durable": durable,
-        "preview_dir": preview_dir,
+        "preview_dir": _absolute(preview_dir),  # workers run elsewhere: never their cwd
     }
     context = client.scatter(
         WorkerContext(policy, keyring, flags, keep_maps), broadcast=True, hash=False

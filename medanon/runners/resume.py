@@ -63,6 +63,14 @@ def run_digest(policy: Policy, keyring: Keyring, *, dry_run: bool, layout: str =
         policy.patient_id_template,
         policy.patient_name_template,
         str(policy.max_shift_days),
+        # Pixel and face cleaning and the verdict change outputs and records too: a batch
+        # resumed with --pixels all must redo the files done without it.
+        policy.pixel_text,
+        repr(policy.pixel_boxes),
+        repr(policy.pixel_rules),
+        str(policy.faces),
+        str(policy.verdict_channel),
+        policy.verdict_jurisdiction,
         "dry-run" if dry_run else "write",
     ]
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
