@@ -29,8 +29,10 @@ from .faces.headscan import HeadSlices, assess, head_slices
 from .faces.stage import clean_dataset_faces, clean_image_faces, is_photograph
 from .io import encode_for_output, parse_dicom, read_back, read_bytes, write_atomic
 from .keys import Keyring
+from .pixels.codec import icon_and_overlay_pixels
 from .pixels.highbits import clear_unused_high_bits, has_unused_high_bits
 from .pixels.redact import (
+    PixelCleaningError,
     PixelOutcome,
     PixelPolicy,
     clean_dataset_pixels,
@@ -143,6 +145,7 @@ class Scrubber:
         if pixel_policy.active or self.policy.faces:  # pixels cleaned: no hidden bits either
             if clear_unused_high_bits(dataset):
                 outcome.counts["pixel_high_bits_cleared"] += 1
+            _refuse_other_pixels(dataset)
         elif has_unused_high_bits(dataset):
             outcome.warn("Pixel Data has set bits above High Bit (overlay or text): not cleaned")
         if pixel_policy.active and "PixelData" in dataset:
@@ -459,6 +462,18 @@ def _warn_identifying_path(destination: Path, identifiers: Identifiers, outcome:
             f"output path holds the patient's {'/'.join(kinds)} (input file or folder names); "
             "use --layout pseudonymous"
         )
+
+
+def _refuse_other_pixels(dataset: Dataset) -> None:
+    """Pixels the profile kept elsewhere than the main Pixel Data (an icon, an overlay plane,
+    Pixel Data inside a sequence item) are not searched by the text or face stages: a file that
+    still has them cannot be called clean, so it fails (fail closed)."""
+    for site in icon_and_overlay_pixels(dataset):
+        if site.kind != "unused-high-bits":  # cleared just before
+            raise PixelCleaningError(
+                f"pixels in {site.kind} {site.path} are not cleaned by the pixel stages; "
+                "remove them (Clean Graphics, or the profile's actions) or clean them elsewhere"
+            )
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -59,3 +59,24 @@ def test_pixel_cleaning_profiles_clear_them_others_warn(keyring: Keyring) -> Non
 
     _, outcome = Scrubber(replace(policy, pixel_boxes=((0, 0, 4, 4),)), keyring).scrub_dataset(ds)
     assert outcome.counts["pixel_high_bits_cleared"] == 1
+
+
+def test_pixels_kept_in_a_sequence_item_fail_pixel_cleaning(keyring: Keyring) -> None:
+    """Pixel Data inside a kept sequence item is not searched: the file cannot be called
+    clean, so it fails instead of getting Burned In Annotation NO."""
+    from dataclasses import replace
+
+    from pydicom.dataset import Dataset
+
+    from medanon.errors import MedanonError
+
+    ds = phi_dataset()
+    item = Dataset()
+    item.Rows, item.Columns, item.SamplesPerPixel = 8, 8, 1
+    item.PhotometricInterpretation = "MONOCHROME2"
+    item.BitsAllocated, item.BitsStored, item.HighBit, item.PixelRepresentation = 8, 8, 7, 0
+    item.PixelData = bytes(64)
+    ds.SharedFunctionalGroupsSequence = [item]
+    policy = replace(load_policy("basic"), pixel_boxes=((0, 0, 2, 2),))
+    with pytest.raises(MedanonError, match="nested-pixel-data"):
+        Scrubber(policy, keyring).scrub_dataset(ds)
