@@ -30,6 +30,7 @@ from .faces.stage import clean_dataset_faces, clean_image_faces, is_photograph
 from .io import encode_for_output, parse_dicom, read_back, read_bytes, write_atomic
 from .keys import Keyring
 from .pixels.codec import icon_and_overlay_pixels
+from .pixels.fragments import rebuild_encapsulation
 from .pixels.highbits import clear_unused_high_bits, has_unused_high_bits
 from .pixels.redact import (
     PixelCleaningError,
@@ -146,6 +147,9 @@ class Scrubber:
             if clear_unused_high_bits(dataset):
                 outcome.counts["pixel_high_bits_cleared"] += 1
             _refuse_other_pixels(dataset)
+            removed = rebuild_encapsulation(dataset)  # no bytes hidden around the frames
+            if removed:
+                outcome.counts["pixel_encapsulation_cleaned"] += 1
         elif has_unused_high_bits(dataset):
             outcome.warn("Pixel Data has set bits above High Bit (overlay or text): not cleaned")
         if pixel_policy.active and "PixelData" in dataset:

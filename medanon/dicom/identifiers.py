@@ -439,6 +439,15 @@ class Needles:
         lowered = fold_bytes(data)
         return any(needle in lowered for needle in self.needles)
 
+    def hit_ascii(self, data: bytes) -> bool:
+        """Like :meth:`hit`, without folding accents: for megabytes of binary data, where a
+        value would be written as plain ASCII bytes if at all. Unusable needles count as
+        no hit here (binary data is not decoded as text)."""
+        if not self.needles:
+            return False
+        lowered = data.lower()
+        return any(needle in lowered for needle in self.needles)
+
 
 def fold_bytes(data: bytes) -> bytes:
     """Lower-case ASCII bytes with the accented Latin letters of UTF-8 (U+00C0-U+017F) and of

@@ -25,7 +25,7 @@ from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataset import Dataset
 from pydicom.filereader import _read_file_meta_info
 from pydicom.multival import MultiValue
-from pydicom.uid import DeflatedExplicitVRLittleEndian
+from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
 from ..errors import VerificationError
 from .identifiers import Identifiers, Needles
@@ -127,6 +127,13 @@ def verify_output(
         except zlib.error:
             problems.append("deflated body cannot be inflated")
     needles = Needles(identifiers.raw_patient)
+    if (
+        pixel_span is not None
+        and _encapsulated(meta)
+        and needles.hit_ascii(data[pixel_span[0] : pixel_span[1]])
+    ):  # compressed frames are no text, but their container can hide some (offset table,
+        # extra fragments, JPEG segments): a hit there fails the file
+        problems.append("PixelData: identifying bytes in the encapsulated data")
     if needles and needles.hit(body):
         try:
             dataset = dcmread(BytesIO(data))
@@ -141,3 +148,8 @@ def verify_output(
         if len(problems) > 5:
             shown += f" (+{len(problems) - 5} more)"
         raise VerificationError(f"output failed verification: {shown}")
+
+
+def _encapsulated(meta: Dataset) -> bool:
+    syntax = meta.get("TransferSyntaxUID")
+    return bool(syntax) and UID(str(syntax)).is_encapsulated
