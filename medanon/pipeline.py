@@ -269,7 +269,9 @@ class Scrubber:
             # pydicom raises these for malformed data (a corrupt VR, a bad length, a value it
             # cannot convert): the file fails with the kind of error, never its message (which
             # may quote values), and the batch goes on.
-            error = f"cannot parse this file ({type(exc).__name__}: malformed data)"
+            error = (
+                f"cannot process this file ({type(exc).__name__}: malformed or unsupported data)"
+            )
             return FileResult(str(source), given, "failed", error=error), None
         return FileResult(
             str(source),

@@ -72,3 +72,18 @@ def test_face_text_and_manual_region_go_in_one_run(tmp_path: Path) -> None:
     # And the report says what a person must still check.
     report = (tmp_path / "report.jsonl").read_text()
     assert "tattoo" in report.lower() and "DUPONTEL" not in report
+
+
+def test_a_16_bit_photograph_is_searched_as_shown(tmp_path: Path) -> None:
+    """The detector takes 8-bit pictures; a 16-bit PNG is searched scaled and filled itself."""
+    source = tmp_path / "in" / "portrait16.png"
+    source.parent.mkdir()
+    bgr = cv2.cvtColor(skimage_data.astronaut(), cv2.COLOR_RGB2BGR).astype(np.uint16) * 257
+    cv2.imwrite(str(source), bgr)
+    result = CliRunner().invoke(
+        main, ["scrub", str(source.parent), "-o", str(tmp_path / "out"), "--profile", "social"]
+    )
+    assert result.exit_code == 0, result.output
+    after = cv2.imread(str(tmp_path / "out" / "portrait16.png"), cv2.IMREAD_UNCHANGED)
+    assert after.dtype == np.uint16 and after.shape == bgr.shape
+    assert default_detector().detect((after >> 8).astype(np.uint8)) == []

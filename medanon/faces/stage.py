@@ -52,9 +52,26 @@ def is_photograph(dataset: Dataset) -> bool:
 
 
 def clean_image_faces(image: NDArray[np.generic]) -> tuple[NDArray[np.generic], FaceOutcome]:
-    """Faces of one image (grey, or colour in OpenCV's BGR order) removed and re-checked."""
-    out, report = remove_faces(image)
+    """Faces of one image (grey, or colour in OpenCV's BGR order) removed and re-checked.
+
+    The detector takes 8-bit pictures: a 16-bit or float image is searched as it would be
+    shown (scaled to 0-255), and the regions found are filled in the image itself."""
+    if image.dtype == np.uint8:
+        out, report = remove_faces(image)
+        return out, _outcome(report)
+    _, report = remove_faces(_shown_as_uint8(image))
+    out = np.array(image, copy=True)
+    for x0, y0, x1, y1 in report.regions:
+        out[y0:y1, x0:x1] = 0
     return out, _outcome(report)
+
+
+def _shown_as_uint8(image: NDArray[np.generic]) -> NDArray[np.uint8]:
+    """The image scaled from its own range to 0-255, as a viewer shows a 16-bit or float one."""
+    values = np.nan_to_num(image.astype(np.float64))
+    low, high = float(values.min()), float(values.max())
+    scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
+    return np.ascontiguousarray(np.clip(scaled + 0.5, 0, 255).astype(np.uint8))
 
 
 def clean_dataset_faces(dataset: Dataset) -> FaceOutcome:
