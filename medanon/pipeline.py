@@ -348,6 +348,11 @@ class Scrubber:
         outcome.counts["metadata_blocks_removed"] = len(stripped.removed)
         data = stripped.data
         pixel_policy = self.pixel_policy_for(None)
+        if pixel_policy.text == "phi":
+            # phi mode tells a patient's name from other words by the header's values; a
+            # picture has none, so every text region goes (safe side) and the report says so.
+            pixel_policy = replace(pixel_policy, text="all")
+            outcome.warn("phi mode needs a DICOM header to recognise names: all text filled")
         if pixel_policy.active:
             pixels = clean_image_pixels(image, pixel_policy, Identifiers())
             _count_pixels(pixels, outcome)

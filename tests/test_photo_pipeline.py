@@ -87,3 +87,21 @@ def test_a_16_bit_photograph_is_searched_as_shown(tmp_path: Path) -> None:
     after = cv2.imread(str(tmp_path / "out" / "portrait16.png"), cv2.IMREAD_UNCHANGED)
     assert after.dtype == np.uint16 and after.shape == bgr.shape
     assert default_detector().detect((after >> 8).astype(np.uint8)) == []
+
+
+def test_phi_mode_on_a_picture_fills_names_it_cannot_judge(tmp_path: Path) -> None:
+    image = np.full((120, 420), 40, np.uint8)
+    cv2.putText(image, "MARGUERITE DUPONTEL", (10, 60), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 255, 2)
+    source = tmp_path / "in" / "case.png"
+    source.parent.mkdir()
+    cv2.imwrite(str(source), image)
+    report = tmp_path / "r.jsonl"
+    result = CliRunner().invoke(
+        main,
+        ["scrub", str(source.parent), "-o", str(tmp_path / "out"), "--pixels", "phi",
+         "--report", str(report)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "phi mode needs a DICOM header" in report.read_text()
+    after = cv2.imread(str(tmp_path / "out" / "case.png"), cv2.IMREAD_GRAYSCALE)
+    assert not any(r.text.strip() for r in find_text(after))
