@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import numpy as np
 from pydicom.dataset import Dataset
 
 from .dicom.engine import HeaderEngine, Outcome
@@ -353,6 +354,12 @@ class Scrubber:
             # picture has none, so every text region goes (safe side) and the report says so.
             pixel_policy = replace(pixel_policy, text="all")
             outcome.warn("phi mode needs a DICOM header to recognise names: all text filled")
+        if pixel_policy.active or self.policy.faces:
+            flat = _flattened(image)
+            if flat is not None:  # text or a face may hide in the alpha channel
+                image = flat
+                data = encode_image(image, image_format, like=stripped.data)
+                outcome.warn("transparency flattened over white before the pixel search")
         if pixel_policy.active:
             pixels = clean_image_pixels(image, pixel_policy, Identifiers())
             _count_pixels(pixels, outcome)
@@ -377,6 +384,23 @@ class Scrubber:
         if left:
             raise VerificationError(f"metadata left in the output: {', '.join(sorted(set(left)))}")
         return data, outcome
+
+
+def _flattened(image: Any) -> Any:
+    """A BGRA image with any transparency, composited over white (as most viewers show it);
+    None for an opaque or alpha-less image. Text drawn only in the alpha channel (black RGB
+    everywhere) becomes visible to OCR, and the output no longer depends on the viewer's
+    background."""
+    if getattr(image, "ndim", 0) != 3 or image.shape[2] != 4:
+        return None
+    alpha = image[..., 3:4].astype(np.float64)
+    top = float(np.iinfo(image.dtype).max) if image.dtype.kind in "ui" else 1.0
+    if (alpha >= top).all():
+        return None
+    weight = alpha / top
+    colour = image[..., :3].astype(np.float64)
+    flat = colour * weight + top * (1.0 - weight)
+    return np.clip(np.rint(flat), 0, top).astype(image.dtype)
 
 
 def write_preview(

@@ -105,3 +105,24 @@ def test_phi_mode_on_a_picture_fills_names_it_cannot_judge(tmp_path: Path) -> No
     assert "phi mode needs a DICOM header" in report.read_text()
     after = cv2.imread(str(tmp_path / "out" / "case.png"), cv2.IMREAD_GRAYSCALE)
     assert not any(r.text.strip() for r in find_text(after))
+
+
+def test_text_hidden_in_the_alpha_channel_is_found(tmp_path: Path) -> None:
+    """Black pixels everywhere, the text only in alpha: viewers show black text on white."""
+    alpha = np.zeros((120, 420), np.uint8)
+    cv2.putText(alpha, "DUPONTEL 13/04/1961", (10, 60), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 255, 2)
+    rgba = np.dstack([np.zeros((120, 420, 3), np.uint8), alpha])
+    source = tmp_path / "in" / "label.png"
+    source.parent.mkdir()
+    cv2.imwrite(str(source), rgba)
+    report = tmp_path / "r.jsonl"
+    result = CliRunner().invoke(
+        main,
+        ["scrub", str(source.parent), "-o", str(tmp_path / "out"), "--profile", "social",
+         "--report", str(report)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "transparency flattened" in report.read_text()
+    after = cv2.imread(str(tmp_path / "out" / "label.png"), cv2.IMREAD_UNCHANGED)
+    shown = after if after.ndim == 2 or after.shape[2] == 3 else after[..., :3]
+    assert not any(r.text.strip() for r in find_text(np.ascontiguousarray(shown)))
