@@ -501,3 +501,18 @@ def test_second_signal_abandons_and_restart_finishes(tmp_path: Path) -> None:
     assert second.wait(timeout=120) == 0, second_log.read_text()[-2000:]
     assert visible_files(outbox) == names
     assert {r["state"] for r in journal_rows(outbox).values()} == {"done"}
+
+
+def test_move_done_finishes_a_move_cut_between_link_and_unlink(tmp_path: Path) -> None:
+    """A kill after os.link and before unlink leaves the original twice (same inode): the next
+    move only removes the inbox name, and no '.1' duplicate appears."""
+    from medanon.runners.watch_files import move_free
+
+    source = tmp_path / "in" / "IM0001"
+    target = tmp_path / "done" / "IM0001"
+    source.parent.mkdir()
+    target.parent.mkdir()
+    source.write_bytes(b"x")
+    os.link(source, target)
+    assert move_free(source, target) == target
+    assert not source.exists() and sorted(os.listdir(target.parent)) == ["IM0001"]

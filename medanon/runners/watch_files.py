@@ -148,9 +148,27 @@ def write_reason(quarantined: Path, category: str, error: str, attempts: int) ->
     return reason
 
 
+def _hard_link_of(source: Path, target: Path) -> Path | None:
+    """``target`` or one of its free-name variants (``.1``, ``.2``...) that is already the
+    same file as ``source`` (same inode), if any."""
+    candidate = target
+    for n in range(1, 10_000):
+        if not candidate.exists():
+            return None
+        with contextlib.suppress(OSError):
+            if os.path.samefile(source, candidate):
+                return candidate
+        candidate = target.with_name(f"{target.name}.{n}")
+    return None
+
+
 def move_free(source: Path, target: Path) -> Path:
     """Move ``source`` to ``target`` or a free variant of it; never replaces a file."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    linked = _hard_link_of(source, target)
+    if linked is not None:  # a kill between link and unlink last time: finish that move
+        source.unlink()
+        return linked
     for _ in range(100):
         final, _present = _free_name(target, None)
         try:
