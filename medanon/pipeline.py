@@ -42,7 +42,17 @@ from .pixels.redact import (
     ultrasound_areas,
 )
 from .policy import Policy
-from .raster import decode_image, detect_format, encode_image, metadata_left, strip_metadata
+from .raster import (
+    decode_image,
+    detect_format,
+    encode_image,
+    frame_count,
+    jpeg_orientation,
+    metadata_left,
+    strip_metadata,
+    to_displayed,
+    to_stored,
+)
 
 LAYOUTS = ("mirror", "pseudonymous")
 # What pydicom and numpy raise on malformed data (a corrupt VR or length, a value that does not
@@ -349,6 +359,20 @@ class Scrubber:
         outcome.counts["metadata_blocks_removed"] = len(stripped.removed)
         data = stripped.data
         pixel_policy = self.pixel_policy_for(None)
+        pages = frame_count(raw, image_format)
+        if (pixel_policy.active or self.policy.faces) and pages > 1:
+            raise InputError(
+                f"{image_format.upper()} with {pages} pages or frames: only the first could be "
+                "searched for text and faces; split it into single pictures first"
+            )
+        # Text and faces are searched as a viewer shows the picture (a portrait phone photo is
+        # stored turned); the pixels are written back in stored order, the orientation kept.
+        orientation = jpeg_orientation(stripped.data) if image_format == "jpeg" else 1
+        image = to_displayed(image, orientation)
+
+        def encode(shown: Any) -> bytes:
+            return encode_image(to_stored(shown, orientation), image_format, like=stripped.data)
+
         if pixel_policy.text == "phi":
             # phi mode tells a patient's name from other words by the header's values; a
             # picture has none, so every text region goes (safe side) and the report says so.
@@ -358,14 +382,14 @@ class Scrubber:
             flat = _flattened(image)
             if flat is not None:  # text or a face may hide in the alpha channel
                 image = flat
-                data = encode_image(image, image_format, like=stripped.data)
+                data = encode(image)
                 outcome.warn("transparency flattened over white before the pixel search")
         if pixel_policy.active:
             pixels = clean_image_pixels(image, pixel_policy, Identifiers())
             _count_pixels(pixels, outcome)
             outcome.preview = (pixels.before, tuple(pixels.redacted))
             if pixels.redacted:
-                data = encode_image(image, image_format, like=stripped.data)
+                data = encode(image)
             if not pixels.verified:
                 outcome.warn("image pixels were not searched for burned-in text")
         else:
@@ -377,7 +401,7 @@ class Scrubber:
                 outcome.warn(warning)
             if faces.faces:
                 image = cleaned
-                data = encode_image(image, image_format, like=stripped.data)
+                data = encode(image)
         else:
             outcome.warn("image pixels were not searched for faces")
         left = metadata_left(data, image_format)

@@ -126,3 +126,41 @@ def test_text_hidden_in_the_alpha_channel_is_found(tmp_path: Path) -> None:
     after = cv2.imread(str(tmp_path / "out" / "label.png"), cv2.IMREAD_UNCHANGED)
     shown = after if after.ndim == 2 or after.shape[2] == 3 else after[..., :3]
     assert not any(r.text.strip() for r in find_text(np.ascontiguousarray(shown)))
+
+
+def test_a_portrait_photo_stored_turned_is_searched_as_displayed(tmp_path: Path) -> None:
+    """Phones store portrait photos turned, with EXIF Orientation 6: the face is found in the
+    picture as shown, and the output keeps the stored order and the orientation."""
+    from medanon.raster import _minimal_exif, jpeg_orientation, to_displayed
+
+    shown = cv2.cvtColor(skimage_data.astronaut(), cv2.COLOR_RGB2BGR)
+    stored = np.ascontiguousarray(np.rot90(shown, k=1))  # what the camera wrote
+    ok, encoded = cv2.imencode(".jpg", stored, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    assert ok and default_detector().detect(stored) == []  # sideways: not found as stored
+    source = tmp_path / "in" / "portrait.jpg"
+    source.parent.mkdir()
+    data = encoded.tobytes()
+    source.write_bytes(data[:2] + _minimal_exif(6) + data[2:])
+    result = CliRunner().invoke(
+        main, ["scrub", str(source.parent), "-o", str(tmp_path / "out"), "--profile", "social"]
+    )
+    assert result.exit_code == 0, result.output
+    out = (tmp_path / "out" / "portrait.jpg").read_bytes()
+    assert jpeg_orientation(out) == 6
+    after = cv2.imdecode(np.frombuffer(out, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert after.shape == stored.shape
+    assert default_detector().detect(to_displayed(after, 6)) == []
+
+
+def test_multi_page_pictures_are_refused_when_pixels_are_cleaned(tmp_path: Path) -> None:
+    from PIL import Image
+
+    pages = [Image.new("RGB", (64, 64), (90, 90, 90)), Image.new("RGB", (64, 64), (10, 10, 10))]
+    source = tmp_path / "in" / "scan.tif"
+    source.parent.mkdir()
+    pages[0].save(source, save_all=True, append_images=pages[1:])
+    result = CliRunner().invoke(
+        main, ["scrub", str(source.parent), "-o", str(tmp_path / "out"), "--profile", "social"]
+    )
+    assert result.exit_code == 1 and "2 pages or frames" in result.stderr
+    assert not (tmp_path / "out" / "scan.tif").exists()

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import io
+import zlib
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, PngImagePlugin
+from PIL import Image, ImageCms, PngImagePlugin, TiffImagePlugin
 
-from medanon import InputError, Scrubber
-from medanon.raster import decode_image, detect_format, metadata_left, strip_metadata
+from medanon import InputError, Scrubber, raster
+from medanon.raster import (
+    decode_image,
+    detect_format,
+    encode_image,
+    frame_count,
+    metadata_left,
+    strip_metadata,
+)
 
 SECRETS = [b"CanonEOS-SN-4471", b"Dr Hypolite Vasseur", b"2024:03:17", b"Clinique Saint"]
 
@@ -190,3 +198,308 @@ def test_truncated_progressive_jpeg_fails(cut: int) -> None:
         strip_metadata(data[: len(data) - cut], "jpeg")
     with pytest.raises(InputError, match=r"truncated|corrupt"):
         metadata_left(data[: len(data) - cut], "jpeg")
+
+
+# -- JPEG: medanon's own orientation EXIF passes verification; only it --------------------------
+@pytest.mark.parametrize("orientation", range(2, 9))
+def test_jpeg_with_orientation_passes_verification(orientation: int) -> None:
+    stripped = strip_metadata(_encode("jpeg", orientation), "jpeg")
+    assert metadata_left(stripped.data, "jpeg") == []
+    image = decode_image(stripped.data)
+    again = encode_image(image, "jpeg", like=stripped.data)  # pixels redacted: encoded again
+    assert metadata_left(again, "jpeg") == []
+    assert Image.open(io.BytesIO(again)).getexif().get(0x0112) == orientation
+
+
+def test_jpeg_exif_other_than_the_minimal_orientation_is_flagged() -> None:
+    data = strip_metadata(_encode("jpeg", 6), "jpeg").data
+    at = data.index(b"Exif\x00\x00")
+    tampered = data[: at + 20] + b"J" + data[at + 21 :]  # one byte of the IFD changed
+    assert metadata_left(tampered, "jpeg") == ["EXIF/XMP"]
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x013B] = "DOE^JOHN"
+    buffer = io.BytesIO()
+    _picture().save(buffer, "JPEG", exif=exif.tobytes())
+    assert metadata_left(buffer.getvalue(), "jpeg") == ["EXIF/XMP"]
+
+
+def test_scrub_file_keeps_jpeg_orientation(scrubber: Scrubber, tmp_path: Path) -> None:
+    source = tmp_path / "portrait.jpg"
+    source.write_bytes(_encode("jpeg", orientation=6))
+    result = scrubber.scrub_file(source, tmp_path / "out" / "portrait.jpg")
+    assert result.status == "ok", result.error
+    shown = Image.open(tmp_path / "out" / "portrait.jpg")
+    assert dict(shown.getexif()) == {0x0112: 6}
+
+
+# -- JPEG APP14: the standard Adobe segment only -------------------------------------------------
+def _with_app14(body: bytes) -> bytes:
+    """An APP14 in place of the JFIF header (with JFIF, decoders ignore the Adobe transform)."""
+    data = _encode("jpeg")
+    jfif_end = 4 + int.from_bytes(data[4:6], "big")
+    return data[:2] + _segment(0xEE, body) + data[jfif_end:]
+
+
+def test_app14_that_is_not_adobe_goes() -> None:
+    data = _with_app14(b"DOE^JOHN 1961-04-12 MRN 99887766")
+    assert set(metadata_left(data, "jpeg")) == {"EXIF/XMP", "COM", "APPn"}
+    stripped = strip_metadata(data, "jpeg")
+    assert b"DOE^JOHN" not in stripped.data and b"\xff\xee" not in stripped.data[:200]
+    assert metadata_left(stripped.data, "jpeg") == []
+    assert np.array_equal(decode_image(data), decode_image(stripped.data))
+
+
+def test_standard_adobe_app14_stays_byte_for_byte() -> None:
+    adobe = b"Adobe" + bytes([0, 100, 0, 0, 0, 0, 1])
+    stripped = strip_metadata(_with_app14(adobe), "jpeg")
+    assert _segment(0xEE, adobe) in stripped.data
+    assert "Adobe fields" not in stripped.removed
+    assert metadata_left(stripped.data, "jpeg") == []
+
+
+def test_adobe_app14_with_extra_bytes_is_rewritten_with_its_transform() -> None:
+    """Transform 0 makes a 3-component JPEG decode as RGB: the pixels depend on it."""
+    data = _with_app14(b"Adobe" + bytes([0, 100]) + b"DOEJ" + b"\x00" + b"Hypolite Vasseur")
+    plain = decode_image(_encode("jpeg"))
+    assert not np.array_equal(decode_image(data), plain)
+    assert "Adobe fields" in metadata_left(data, "jpeg")
+    stripped = strip_metadata(data, "jpeg")
+    assert "Adobe fields" in stripped.removed
+    assert b"Vasseur" not in stripped.data and b"DOEJ" not in stripped.data
+    assert _segment(0xEE, b"Adobe" + bytes([0, 100, 0, 0, 0, 0, 0])) in stripped.data
+    assert metadata_left(stripped.data, "jpeg") == []
+    assert np.array_equal(decode_image(data), decode_image(stripped.data))
+
+
+def test_unknown_jpeg_marker_segment_goes() -> None:
+    data = _encode("jpeg")
+    sof = data.index(b"\xff\xc0")
+    hidden = data[:sof] + _segment(0xF1, b"Dr Hypolite Vasseur") + data[sof:]
+    assert "unknown marker" in metadata_left(hidden, "jpeg")
+    stripped = strip_metadata(hidden, "jpeg")
+    assert b"Vasseur" not in stripped.data
+    assert metadata_left(stripped.data, "jpeg") == []
+
+
+# -- WebP: only the image chunks -----------------------------------------------------------------
+def _riff_chunk(kind: bytes, payload: bytes) -> bytes:
+    return kind + len(payload).to_bytes(4, "little") + payload + b"\x00" * (len(payload) & 1)
+
+
+def _riff(body: bytes) -> bytes:
+    return b"RIFF" + (len(body) + 4).to_bytes(4, "little") + b"WEBP" + body
+
+
+def _frames(data: bytes) -> list[np.ndarray]:
+    shown = Image.open(io.BytesIO(data))
+    frames = []
+    for index in range(getattr(shown, "n_frames", 1)):
+        shown.seek(index)
+        frames.append(np.asarray(shown.convert("RGBA")))
+    return frames
+
+
+def test_unknown_webp_chunk_goes() -> None:
+    buffer = io.BytesIO()
+    _picture().save(buffer, "WEBP", lossless=True)
+    data = _riff(buffer.getvalue()[12:] + _riff_chunk(b"ICMT", b"Dr Hypolite Vasseur"))
+    assert metadata_left(data, "webp") == ["ICMT"]
+    stripped = strip_metadata(data, "webp")
+    assert stripped.removed == ("ICMT",)
+    assert b"Vasseur" not in stripped.data
+    assert metadata_left(stripped.data, "webp") == []
+    assert int.from_bytes(stripped.data[4:8], "little") == len(stripped.data) - 8
+    assert np.array_equal(decode_image(data), decode_image(stripped.data))
+
+
+def _animated_webp() -> bytes:
+    frames = [_picture(), _picture().transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "WEBP", save_all=True, append_images=frames[1:], lossless=True)
+    return buffer.getvalue()
+
+
+def test_unknown_chunk_inside_an_animation_frame_goes() -> None:
+    data = _animated_webp()
+    at = data.index(b"ANMF")
+    size = int.from_bytes(data[at + 4 : at + 8], "little")
+    hidden = _riff_chunk(b"NOTE", b"Dr Hypolite Vasseur")
+    anmf = _riff_chunk(b"ANMF", data[at + 8 : at + 8 + size] + hidden)
+    data = _riff(data[12:at] + anmf + data[at + 8 + size + (size & 1) :])
+    assert metadata_left(data, "webp") == ["NOTE"]
+    stripped = strip_metadata(data, "webp")
+    assert b"Vasseur" not in stripped.data and metadata_left(stripped.data, "webp") == []
+    before, after = _frames(data), _frames(stripped.data)
+    assert len(after) == 2 and all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+
+
+def test_vp8x_flags_follow_the_chunks_kept() -> None:
+    stripped = strip_metadata(_encode("webp"), "webp")
+    assert stripped.data[12:16] == b"VP8X"
+    assert stripped.data[20] & 0x0C == 0  # no EXIF, no XMP announced
+    assert stripped.data[21:24] == b"\x00\x00\x00"
+
+
+# -- PNG: iCCP profile name, trailer -------------------------------------------------------------
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    crc = zlib.crc32(kind + body).to_bytes(4, "big")
+    return len(body).to_bytes(4, "big") + kind + body + crc
+
+
+def test_png_iccp_name_is_replaced_and_profile_kept() -> None:
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    buffer = io.BytesIO()
+    _picture().save(buffer, "PNG")
+    plain = buffer.getvalue()
+    iccp = _png_chunk(b"iCCP", b"DOE JOHN 1961\x00\x00" + zlib.compress(profile))
+    data = plain[:33] + iccp + plain[33:]
+    assert metadata_left(data, "png") == ["iCCP name"]
+    stripped = strip_metadata(data, "png")
+    assert stripped.removed == ("iCCP name",)
+    assert b"DOE JOHN" not in stripped.data
+    assert metadata_left(stripped.data, "png") == []  # CRCs checked too
+    shown = Image.open(io.BytesIO(stripped.data))
+    assert shown.info["icc_profile"] == profile
+    assert np.array_equal(decode_image(data), decode_image(stripped.data))
+
+
+def test_png_trailer_after_iend_goes() -> None:
+    buffer = io.BytesIO()
+    _picture().save(buffer, "PNG")
+    data = buffer.getvalue() + b"Dr Hypolite Vasseur"
+    assert metadata_left(data, "png") == ["trailer"]
+    stripped = strip_metadata(data, "png")
+    assert stripped.data == buffer.getvalue() and stripped.removed == ("trailer",)
+
+
+# -- BMP: written again from its pixels ---------------------------------------------------------
+NAME = b"DUPONTEL^Marguerite PID48151623"
+
+
+def _bmp(mode: str = "RGB") -> bytes:
+    buffer = io.BytesIO()
+    picture = _picture()
+    image = picture.convert(mode) if mode != "P" else picture.quantize(64)
+    image.save(buffer, "BMP")
+    return buffer.getvalue()
+
+
+def _with_gap(data: bytes) -> bytes:
+    offset = int.from_bytes(data[10:14], "little")
+    gap = data[:offset] + NAME + data[offset:]
+    size, new_offset = len(gap).to_bytes(4, "little"), (offset + len(NAME)).to_bytes(4, "little")
+    return gap[:2] + size + gap[6:10] + new_offset + gap[14:]
+
+
+def _with_reserved(data: bytes) -> bytes:
+    return data[:6] + b"DOEJ" + data[10:]  # bfReserved1, bfReserved2
+
+
+@pytest.mark.parametrize(
+    ("build", "names"),
+    [
+        (lambda data: data + NAME, ["trailer"]),
+        (_with_gap, ["gap"]),
+        (_with_reserved, ["BMP header"]),
+    ],
+    ids=["trailer", "gap before pixels", "reserved header fields"],
+)
+def test_bmp_hidden_bytes_go(build, names: list[str]) -> None:
+    data = build(_bmp())
+    assert metadata_left(data, "bmp") == names
+    stripped = strip_metadata(data, "bmp")
+    assert NAME not in stripped.data and b"DOEJ" not in stripped.data
+    assert metadata_left(stripped.data, "bmp") == []
+    assert np.array_equal(decode_image(data), decode_image(stripped.data))
+
+
+@pytest.mark.parametrize(("mode", "bits"), [("RGB", 24), ("L", 8), ("P", 24), ("1", 8)])
+def test_bmp_rewrite_keeps_pixels(mode: str, bits: int) -> None:
+    data = _bmp(mode)
+    stripped = strip_metadata(data, "bmp")
+    assert int.from_bytes(stripped.data[28:30], "little") == bits
+    assert metadata_left(stripped.data, "bmp") == []
+    assert np.array_equal(decode_image(data), decode_image(stripped.data))
+    shown = np.asarray(Image.open(io.BytesIO(stripped.data)).convert("RGB"))
+    assert np.array_equal(shown, np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+
+
+# -- frame_count: every page and frame counted ---------------------------------------------------
+def _pages(fmt: str, count: int, **options: object) -> bytes:
+    pictures = [_picture().rotate(90 * index) for index in range(count)]
+    buffer = io.BytesIO()
+    pictures[0].save(buffer, fmt, save_all=True, append_images=pictures[1:], **options)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options"),
+    [("tiff", {}), ("png", {"duration": 100}), ("webp", {"duration": 100, "lossless": True})],
+)
+def test_frame_count_of_multi_page_and_animated_images(fmt: str, options: dict) -> None:
+    data = _pages(fmt.upper(), 3, **options)
+    assert detect_format(data) == fmt
+    assert frame_count(data, fmt) == 3
+    assert frame_count(_pages(fmt.upper(), 1, **options), fmt) == 1
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp", "tiff", "bmp"])
+def test_frame_count_of_single_images_is_one(fmt: str) -> None:
+    assert frame_count(_encode(fmt), fmt) == 1
+
+
+def test_frame_count_counts_an_apng_default_image_outside_the_animation() -> None:
+    data = _pages("PNG", 3, duration=100, default_image=True)  # 1 default image + 2 frames
+    assert frame_count(data, "png") == 3
+
+
+def test_frame_count_rejects_a_looping_tiff_directory_chain() -> None:
+    data = bytearray(_encode("tiff"))
+    ifd = int.from_bytes(data[4:8], "little")
+    count = int.from_bytes(data[ifd : ifd + 2], "little")
+    data[ifd + 2 + 12 * count : ifd + 6 + 12 * count] = ifd.to_bytes(4, "little")
+    with pytest.raises(InputError, match="corrupt TIFF"):
+        frame_count(bytes(data), "tiff")
+
+
+def test_frame_count_reads_bigtiff() -> None:
+    ifd = (16).to_bytes(8, "little")
+    entry = (256).to_bytes(2, "little") + (3).to_bytes(2, "little") + (1).to_bytes(8, "little")
+    directory = (1).to_bytes(8, "little") + entry + (4).to_bytes(8, "little")
+    second = 16 + len(directory) + 8
+    first = directory + second.to_bytes(8, "little")
+    data = b"II+\x00" + (8).to_bytes(2, "little") + b"\x00\x00" + ifd + first
+    data += directory + (0).to_bytes(8, "little")
+    assert frame_count(data, "tiff") == 2
+
+
+# -- TIFF orientation: the picture displays as before ---------------------------------------------
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_tiff_orientation_still_displays_the_same(orientation: int) -> None:
+    info = TiffImagePlugin.ImageFileDirectory_v2()
+    info[0x0112] = orientation
+    info[0x013B] = "Dr Hypolite Vasseur"
+    buffer = io.BytesIO()
+    _picture().save(buffer, "TIFF", tiffinfo=info)
+    data = buffer.getvalue()
+    stripped = strip_metadata(data, "tiff")
+    assert b"Vasseur" not in stripped.data
+    assert np.array_equal(decode_image(data), decode_image(stripped.data))
+    shown = np.asarray(Image.open(io.BytesIO(stripped.data)).convert("RGB"))
+    assert np.array_equal(shown, np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+    again = encode_image(decode_image(stripped.data), "tiff", like=stripped.data)
+    redrawn = np.asarray(Image.open(io.BytesIO(again)).convert("RGB"))
+    assert np.array_equal(redrawn, shown)
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_tiff_orientation_tag_can_be_written(orientation: int) -> None:
+    """The helper used when OpenCV leaves TIFF pixels as stored (before OpenCV 5)."""
+    ok, encoded = cv2.imencodemulti(".tiff", [np.zeros((4, 6), np.uint8)] * 2)
+    assert ok
+    tagged = raster._with_tiff_orientations(encoded.tobytes(), [orientation, None])
+    assert raster._tiff_orientations(tagged) == [orientation, None]
+    assert frame_count(tagged, "tiff") == 2
+    shown = Image.open(io.BytesIO(tagged))
+    assert shown.size == ((4, 6) if orientation == 6 else (6, 4))  # Pillow turns it too
