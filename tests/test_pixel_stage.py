@@ -163,6 +163,69 @@ def test_static_cine_is_read_as_one_frame() -> None:
     assert outcome.verified and len(images) == outcome.ocr_passes == 2  # read, then checked
 
 
+@pytest.mark.parametrize(
+    ("photometric", "boxes"),
+    [
+        ("MONOCHROME2", [(0, 0, 320, 70)]),  # the range's top (white text) stays elsewhere
+        ("MONOCHROME2", [(0, 0, 320, 256)]),  # all of it goes: the range changes
+        ("MONOCHROME1", [(0, 0, 320, 70)]),
+        ("RGB", [(5, 5, 100, 30), (200, 200, 60, 40)]),
+    ],
+)
+def test_filled_display_is_what_display_frames_gives(
+    photometric: str, boxes: list[tuple[int, int, int, int]]
+) -> None:
+    """The display after a fill, updated in place when the display map allows, is exactly
+    the display of the filled stored frames."""
+    from medanon.pixels.codec import decode_frames, display_frames
+    from medanon.pixels.redact import _filled_display
+
+    ds = burned_dataset(
+        frames=3, photometric="MONOCHROME2" if photometric == "RGB" else photometric
+    )
+    if photometric == "RGB":
+        grey = np.frombuffer(ds.PixelData, np.uint8).reshape(3, 256, 320)
+        rgb = np.stack([grey, grey // 2, 255 - grey], axis=-1)
+        ds.PhotometricInterpretation, ds.SamplesPerPixel, ds.PlanarConfiguration = "RGB", 3, 0
+        ds.PixelData = np.ascontiguousarray(rgb).tobytes()
+    else:  # 12 bits stored in 16, so the display map is a real rescale
+        grey = np.frombuffer(ds.PixelData, np.uint8).reshape(3, 256, 320).astype(np.uint16)
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
+        ds.PixelData = (grey * 16 + 100).tobytes()
+    frames = decode_frames(ds)
+    value = 0.0 if photometric != "MONOCHROME1" else float(frames.array.max())
+    if photometric == "MONOCHROME2":
+        value = float(frames.array.min())
+    shown = _filled_display(frames, display_frames(frames), boxes, value)
+    assert np.array_equal(shown, display_frames(frames))
+    x, y, w, h = boxes[0]
+    assert not shown[:, y : y + h, x : x + w].any()  # black as displayed
+
+
+def test_recheck_reads_a_cines_changes_only_near_what_was_filled() -> None:
+    """After a fill, a cine's changes are read again near the boxes filled from them only:
+    elsewhere that image was read already (moving anatomy, in an echo)."""
+    from medanon.pixels.redact import read_frames
+
+    ds = moving_cine()
+    stack = np.frombuffer(ds.PixelData, np.uint8).reshape(12, 256, 320)
+    images: list[np.ndarray] = []
+
+    def finder(image: np.ndarray) -> list[TextRegion]:
+        images.append(image)
+        return []
+
+    read_frames(stack, finder)
+    whole = images[-1]
+    assert whole[100:220, 60:260].any()  # the moving circle's changes, read the first time
+    read_frames(stack, finder, within=[(150, 75, 150, 20)])
+    near = images[-1]
+    assert near[75:95, 150:300].any() and not near[:35].any() and not near[135:].any()
+    images.clear()
+    read_frames(stack, finder, within=[])
+    assert len(images) == 1  # the first frame only
+
+
 def test_monochrome1_is_filled_with_display_black(keyring: Keyring, tmp_path: Path) -> None:
     out, _ = scrub(
         burned_dataset(photometric="MONOCHROME1"), load_policy("social"), keyring, tmp_path

@@ -249,3 +249,30 @@ def test_small_coloured_text_over_grey_texture_is_flagged() -> None:
     assert coverage(find_text(img), box, img.shape) >= 0.95
     off = FinderConfig(colour_on_grey=False)
     assert coverage(find_text(img, config=off), box, img.shape) < 0.95
+
+
+def test_line_grows_to_its_longer_copy_from_the_sensitive_pass() -> None:
+    """A line whose end lies over anatomy as bright as its ink is found short by the usual
+    masks; the sensitive pass finds it whole, but its band (noisy anatomy) is too noisy for
+    that pass on its own. That copy, holding the line, still extends it."""
+    from medanon.text import finder
+
+    rng = np.random.default_rng(0)
+    img = np.clip(rng.normal(120, 45, (60, 300)), 0, 255).astype(np.uint8)
+    mask = np.zeros_like(img)
+    for target, ink in ((img, 230), (mask, 255)):
+        cv2.putText(target, "GENERAL HOSP", (10, 40), FONT, 0.9, ink, 2, cv2.LINE_8)
+    ys, xs = np.nonzero(mask)
+    y0, y1 = int(ys.min()), int(ys.max()) + 1
+
+    def line(x0: int, x1: int, sensitive: bool) -> finder._Line:
+        ink = mask[y0:y1, x0:x1] > 0
+        return finder._Line(
+            x0, y0, x1 - x0, y1 - y0, y1 - y0, 8, True, ink, 1.0, sensitive=sensitive
+        )
+
+    short, whole = line(int(xs.min()), 180, False), line(int(xs.min()), int(xs.max()) + 1, True)
+    box = (short.x, short.y, short.x + short.w, short.y + short.h)
+    for same_line, right in ((True, whole.x + whole.w), (False, 180)):
+        config = FinderConfig(grow_plateau=False, grow_same_line=same_line)
+        assert finder._grow(box, short, [whole], img, config)[2] == right

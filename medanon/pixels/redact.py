@@ -34,7 +34,7 @@ from pydicom.dataset import Dataset
 
 from ..dicom.identifiers import GENERIC_PATTERNS, Identifiers, fold
 from ..text import OCRUnavailable, TextRegion, find_text, is_available
-from .codec import decode_frames, display_frames, encode_frames
+from .codec import Frames, decode_frames, display_frames, encode_frames
 
 Box = tuple[int, int, int, int]  # x, y, width, height in pixels of the stored frame
 Finder = Callable[[NDArray[np.uint8]], list[TextRegion]]
@@ -288,21 +288,41 @@ def _grey(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
 
 
 def read_frames(
-    display: NDArray[np.uint8], finder: Finder, *, changes_too: bool = True
+    display: NDArray[np.uint8],
+    finder: Finder,
+    *,
+    within: Sequence[Box] | None = None,
+    rules: CineRules = CineRules(),
 ) -> tuple[list[TextRegion], list[TextRegion]]:
     """Text regions of every frame, for the cost of about one: those of the first frame, and
     those of what the other frames show and it does not.
 
     The first frame is read whole: it holds the static overlay, the text of the whole cine in
     the usual case. Text that other frames show and it does not is read in one image of the
-    areas that change from the first frame and stay still (:func:`changes`), unless
-    ``changes_too`` is false.
+    areas that change from the first frame and stay still (:func:`changes`): all of them
+    (``within`` None), or only those near the boxes ``within`` (a re-check of what was filled
+    there: the rest of that image, moving anatomy of an echo, was read already and filling
+    elsewhere only blacks out some of it).
     """
     first = list(finder(display[0]))
-    if display.shape[0] <= 1 or not changes_too:
+    if display.shape[0] <= 1 or (within is not None and not within):
         return first, []
-    canvas = changes(display)
+    canvas = changes(display, rules)
+    if within is not None:
+        canvas = _only_near(canvas, within, rules.margin)
     return first, (list(finder(canvas)) if canvas.any() else [])
+
+
+def _only_near(image: NDArray[np.uint8], boxes: Sequence[Box], margin: int) -> NDArray[np.uint8]:
+    """``image`` black but near ``boxes``: within ``margin`` pixels plus one box height above
+    and below, four beside (a word the fill cut may go on along its baseline)."""
+    keep = np.zeros(image.shape[:2], bool)
+    for x, y, w, h in boxes:
+        mx, my = margin + 4 * h, margin + h
+        keep[max(0, y - my) : max(0, y + h + my), max(0, x - mx) : max(0, x + w + mx)] = True
+    out = np.zeros_like(image)
+    out[keep] = image[keep]
+    return out
 
 
 def fill_boxes(array: NDArray[np.generic], boxes: Sequence[Box], value: float) -> None:
@@ -339,9 +359,9 @@ def clean_text(
         return outcome
     if not is_available():
         raise PixelCleaningError("pixel cleaning requested but OCR is not available")
-    changes_too = True
+    within: list[Box] | None = None  # the first pass reads every change
     for round_ in range(rounds + 1):
-        first, changed = read_frames(display, finder, changes_too=changes_too)
+        first, changed = read_frames(display, finder, within=within)
         regions = list(dict.fromkeys(first + changed))  # a region may be in both
         outcome.ocr_passes += 1
         if round_:
@@ -358,9 +378,10 @@ def clean_text(
         boxes = [(r.x, r.y, r.w, r.h) for r in chosen]
         outcome.redacted.extend(boxes)
         display = fill(boxes)
-        # A cine's changes are read again only where their own regions were filled: the
-        # others' fills can only black out some of them, and the first frame is read anyway.
-        changes_too = bool(set(changed) & set(chosen))
+        # A cine's changes are read again only near their own regions filled: the others'
+        # fills can only black out some of them, and the first frame is read anyway.
+        read_in_changes = set(changed)
+        within = [(r.x, r.y, r.w, r.h) for r in chosen if r in read_in_changes]
     raise PixelCleaningError(
         f"text still found after {rounds} redaction passes: the pixels cannot be proven clean"
     )
@@ -389,16 +410,43 @@ def clean_dataset_pixels(
     else:
         value = float(array.min())
 
-    def fill(boxes: Sequence[Box]) -> NDArray[np.uint8]:
-        fill_boxes(array, boxes, value)
-        return display_frames(frames)
-
     display = display_frames(frames)
+    before = display[0].copy()
+
+    def fill(boxes: Sequence[Box]) -> NDArray[np.uint8]:
+        nonlocal display
+        display = _filled_display(frames, display, boxes, value)
+        return display
+
     outcome = clean_text(display, policy, identifiers, fill, finder=finder)
-    outcome.before = display[0].copy()
+    outcome.before = before
     if outcome.redacted:
         encode_frames(dataset, frames, changed=True)
     return outcome
+
+
+def _filled_display(
+    frames: Frames, display: NDArray[np.uint8], boxes: Sequence[Box], value: float
+) -> NDArray[np.uint8]:
+    """Fill ``boxes`` with ``value`` (black as displayed, as :func:`clean_dataset_pixels`
+    chooses it) in the stored frames, and return their display frames.
+
+    :func:`display_frames` of a whole cine costs as much as reading a frame (a float pass
+    over every pixel of every frame). Where the map from stored to display values does not
+    change (RGB: fixed; grey: the same minimum and maximum after the fill), the display is the
+    old one with the boxes black, exactly: that is filled in place instead.
+    """
+    array = frames.array
+    if frames.photometric == "RGB":
+        fill_boxes(array, boxes, value)
+        fill_boxes(display, boxes, 0)
+        return display
+    span = (array.min(), array.max())
+    fill_boxes(array, boxes, value)
+    if frames.photometric in ("MONOCHROME1", "MONOCHROME2") and (array.min(), array.max()) == span:
+        fill_boxes(display, boxes, 0)
+        return display
+    return display_frames(frames)
 
 
 def clean_image_pixels(

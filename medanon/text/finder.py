@@ -65,8 +65,10 @@ machine, see ``benchmarks/bench_text.py`` and ``shared/docs/field-notes.md``):
 
 5. **Grow and snap the boxes.** A line is often found in parts (a word over anatomy as bright
    as the ink, an initial, a slash): each box grows along its baseline to the pieces beside it
-   that any detector found and that are drawn like the line, and to glyph-sized components at
-   the line's exact ink level (a second binarisation at the plateau). Boxes are then snapped to
+   that any detector found and that are drawn like the line (a longer copy of the line from
+   the sensitive pass too, whose band is too noisy for that pass alone), and to glyph-sized
+   components at the line's exact ink level (a second binarisation at the plateau). Boxes are
+   then snapped to
    the ink, moving out one pixel where the anti-aliased edge continues, instead of a blind
    padding on every side.
 
@@ -189,6 +191,7 @@ class FinderConfig:
     grow_max: float = 8.0  # in glyph heights, on each side
     grow_plateau: bool = True  # also grow with a binarisation at the line's exact ink level
     grow_plateau_max: float = 24.0  # in glyph heights, on each side
+    grow_same_line: bool = True  # a sensitive piece holding the line needs no SNR (_same_ink)
     line_min_confidence: float = 60.0
     whole_line_text: bool = True  # a line kept whole reports every word OCR saw in it
     # Letters or digits a line's words need to be called read text. Two: initials (an
@@ -740,13 +743,29 @@ def _same_ink(image: np.ndarray, ln: _Line, piece: _Line, config: FinderConfig) 
     ink, around, _ = _levels(image, ln, config)
     p_ink, p_around, p_diff = _levels(image, piece, config)
     if piece.sensitive:
-        if p_diff < config.sensitive_contrast / 2 or p_diff < config.sensitive_snr * piece.noise:
+        # The line itself, found longer by the sensitive pass (a last letter over anatomy as
+        # bright as the ink), need not stand out from its band: the line was found already.
+        same_line = config.grow_same_line and piece.aligned and _covers(piece, ln)
+        if p_diff < config.sensitive_contrast / 2 or (
+            p_diff < config.sensitive_snr * piece.noise and not same_line
+        ):
             return False
     elif p_diff < config.stroke_contrast / 2:
         return False
     if (ink - around) * (p_ink - p_around) <= 0:
         return False
     return abs(p_ink - ink) <= 0.3 * abs(ink - around) + 10
+
+
+def _covers(piece: _Line, ln: _Line) -> bool:
+    """Whether a piece holds the line: most of its width, on the same rows, glyphs alike."""
+    overlap = min(piece.x + piece.w, ln.x + ln.w) - max(piece.x, ln.x)
+    rows = min(piece.y + piece.h, ln.y + ln.h) - max(piece.y, ln.y)
+    return (
+        overlap >= 0.8 * ln.w
+        and rows >= 0.8 * min(piece.h, ln.h)
+        and abs(piece.glyph - ln.glyph) <= 0.2 * ln.glyph + 1
+    )
 
 
 def _candidate_lines(image: np.ndarray, config: FinderConfig) -> tuple[list[_Line], list[_Line]]:
@@ -774,6 +793,8 @@ def _candidate_lines(image: np.ndarray, config: FinderConfig) -> tuple[list[_Lin
                     lines.append(ln)
                     if config.sensitive_grow:
                         pieces.append(ln)
+                elif config.grow_same_line and ln.aligned:
+                    pieces.append(ln)  # may still extend the line it holds (_same_ink)
     lines.sort(key=lambda ln: (-ln.score, ln.y, ln.x, ln.w, ln.h))
     return _without_duplicates(lines)[: config.max_tiles], pieces
 
