@@ -110,10 +110,17 @@ def load_keyring(key_file: Path | None = None, *, create: bool = True) -> tuple[
 
 
 def _read_key_file(path: Path) -> bytes:
+    """The key, refused (like ssh refuses a private key) when others may read the file: with
+    the key, anyone holding the outputs can test guesses of who the patients are."""
     try:
+        mode = path.stat().st_mode
         data = path.read_bytes().strip()
     except OSError as exc:
         raise KeyError_(f"cannot read key file {path}: {exc.strerror}") from None
+    if os.name == "posix" and mode & 0o077:
+        raise KeyError_(
+            f"key file {path} is readable by others (mode {mode & 0o777:o}): chmod 600 {path}"
+        )
     if len(data) < 16:
         raise KeyError_(f"key file {path} holds fewer than 16 bytes")
     return data

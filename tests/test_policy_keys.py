@@ -170,3 +170,16 @@ def test_functional_group_sequences_can_be_overridden(tmp_path: Path) -> None:
     path = tmp_path / "p.toml"
     path.write_text('[actions]\nSharedFunctionalGroupsSequence = "K"\n', encoding="utf-8")
     assert load_policy(str(path)).overrides[0x52009229] is Action.K
+
+
+def test_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
+    from medanon.errors import MedanonError
+
+    key = tmp_path / "key"
+    key.write_text("0123456789abcdef0123456789abcdef\n")
+    key.chmod(0o644)
+    with pytest.raises(MedanonError, match="readable by others"):
+        load_keyring(key)
+    key.chmod(0o600)
+    keyring, source = load_keyring(key)
+    assert source == f"key file {key}" and keyring.fingerprint not in source
