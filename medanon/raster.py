@@ -700,27 +700,36 @@ def _tiff_ifd_offsets(data: bytes) -> list[int]:
 
 
 def _tiff_descriptive_tags(data: bytes) -> list[str]:
+    """Tags of any page outside the allowed image-structure tags (an allowlist: a tag medanon
+    does not know may describe; the known descriptive ones are in ``_TIFF_DESCRIPTIVE``)."""
     order = {b"II": "<", b"MM": ">"}.get(data[:2])
     if order is None:
         raise InputError("not a TIFF file")
+    big = struct.unpack(order + "H", data[2:4])[0] == 43
+    count_format, entry = ("Q", 20) if big else ("H", 12)
     found = []
     try:
-        ifd = struct.unpack(order + "I", data[4:8])[0]
-        seen = set()
-        while ifd and ifd not in seen and ifd + 2 <= len(data):
-            seen.add(ifd)
-            count = struct.unpack(order + "H", data[ifd : ifd + 2])[0]
+        for ifd in _tiff_ifd_offsets(data):
+            count = struct.unpack_from(order + count_format, data, ifd)[0]
+            first = ifd + struct.calcsize(order + count_format)
             for index in range(count):
-                tag = struct.unpack(order + "H", data[ifd + 2 + 12 * index : ifd + 4 + 12 * index])[
-                    0
-                ]
-                if tag in _TIFF_DESCRIPTIVE:
+                tag = struct.unpack_from(order + "H", data, first + entry * index)[0]
+                if tag not in _TIFF_IMAGE_TAGS or tag in _TIFF_DESCRIPTIVE:
                     found.append(f"tag {tag:04X}")
-            next_at = ifd + 2 + 12 * count
-            ifd = struct.unpack(order + "I", data[next_at : next_at + 4])[0]
     except struct.error:
         raise InputError("corrupt TIFF: directory runs past the end") from None
     return found
+
+
+# Tags that only say how to draw the image (TIFF 6.0 baseline and extensions, ICC profile).
+_TIFF_IMAGE_TAGS = frozenset(
+    {
+        0x00FE, 0x0100, 0x0101, 0x0102, 0x0103, 0x0106, 0x0111, 0x0112, 0x0115, 0x0116,
+        0x0117, 0x0118, 0x0119, 0x011A, 0x011B, 0x011C, 0x0124, 0x0125, 0x0128, 0x0129,
+        0x013D, 0x0140, 0x0142, 0x0143, 0x0144, 0x0145, 0x0152, 0x0153, 0x0154, 0x0155,
+        0x015B, 0x0211, 0x0212, 0x0213, 0x0214, 0x8773,
+    }
+)  # fmt: skip
 
 
 def _tiff_orientations(data: bytes) -> list[int | None]:

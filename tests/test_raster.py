@@ -503,3 +503,20 @@ def test_tiff_orientation_tag_can_be_written(orientation: int) -> None:
     assert frame_count(tagged, "tiff") == 2
     shown = Image.open(io.BytesIO(tagged))
     assert shown.size == ((4, 6) if orientation == 6 else (6, 4))  # Pillow turns it too
+
+
+def test_tiff_verification_is_an_allowlist() -> None:
+    """A private TIFF tag medanon has never heard of is reported as left, and the rewrite drops
+    it (descriptive tags are not only the ones listed)."""
+    from io import BytesIO
+
+    from PIL import Image, TiffImagePlugin
+
+    info = TiffImagePlugin.ImageFileDirectory_v2()
+    info[0xC7A1] = "DUPONTEL Marguerite"  # a private ASCII tag
+    buffer = BytesIO()
+    Image.new("L", (16, 16), 90).save(buffer, format="TIFF", tiffinfo=info)
+    data = buffer.getvalue()
+    assert "tag C7A1" in metadata_left(data, "tiff")
+    stripped = strip_metadata(data, "tiff")
+    assert metadata_left(stripped.data, "tiff") == [] and b"DUPONTEL" not in stripped.data
