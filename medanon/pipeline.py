@@ -218,6 +218,7 @@ class Scrubber:
         durable: bool = False,
         preview_dir: Path | None = None,
         layout: str = "mirror",
+        named_as: Path | None = None,
     ) -> FileResult:
         """Read, de-identify, serialise, verify, then write ``destination`` atomically.
 
@@ -226,7 +227,9 @@ class Scrubber:
         stage filled outlined (it shows the input: for a person to check, kept private).
         With ``layout="pseudonymous"``, ``destination`` is a folder and the output goes below it
         under a name made of the output's own values (:func:`pseudonymous_path`), so no input
-        file or folder name (often a patient's name) reaches the output.
+        file or folder name (often a patient's name) reaches the output. ``named_as`` is the
+        name the output will finally have when ``destination`` is a staging file (the watcher
+        writes there first): it is what the identifying-path check reads.
         """
         if layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}")
@@ -234,7 +237,7 @@ class Scrubber:
             # pydicom's warnings quote values (names, UIDs): they must not reach logs.
             warnings.simplefilter("ignore")
             result, preview = self._scrub_file(
-                source, destination, layout, overwrite, dry_run, durable
+                source, destination, layout, overwrite, dry_run, durable, named_as
             )
         if preview_dir is not None and preview is not None:
             named = Path(result.output) if result.output else destination or source
@@ -249,6 +252,7 @@ class Scrubber:
         overwrite: bool,
         dry_run: bool,
         durable: bool,
+        named_as: Path | None = None,
     ) -> tuple[FileResult, Any]:
         given = str(destination) if destination is not None else None  # named also on failure
         try:
@@ -262,8 +266,8 @@ class Scrubber:
             else:
                 data, outcome, dataset, identifiers = self._scrub_dicom(raw)
                 name = pseudonymous_path(dataset, outcome.patient_token)
-                if layout == "mirror" and destination is not None:
-                    _warn_identifying_path(destination, identifiers, outcome)
+                if layout == "mirror" and (named_as or destination) is not None:
+                    _warn_identifying_path(named_as or destination, identifiers, outcome)
             if layout == "pseudonymous" and destination is not None:
                 destination = destination / name
                 if _same_file(destination, source):

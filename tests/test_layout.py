@@ -125,3 +125,21 @@ def test_watch_pseudonymous_layout(tmp_path: Path) -> None:
     with sqlite3.connect(out / JOURNAL_NAME) as db:
         outputs = sorted(Path(row[0]) for row in db.execute("SELECT output FROM files"))
     assert outputs == written
+
+
+def test_watch_mirror_warns_about_identifying_input_paths(tmp_path: Path) -> None:
+    from medanon.watch_cmd import watch
+
+    root, _ = export(tmp_path)
+    result = CliRunner().invoke(
+        watch,
+        [str(root), "-o", str(tmp_path / "outbox"), "--once", "--stable", "0.1"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.stderr
+    done = [json.loads(x) for x in result.stderr.splitlines() if x.startswith('{"ts"')]
+    dicom = [r for r in done if r["event"] == "done" and r["path"].endswith(".dcm")]
+    assert dicom and all(
+        any("output path holds the patient's name" in n for n in r.get("notes", [])) for r in dicom
+    )
+    assert "DUPONTEL" not in "".join(str(r.get("notes")) for r in done)

@@ -177,6 +177,7 @@ class TaskResult:
     seconds: float = 0.0
     head_slices: HeadSlices | None = None  # geometry of a head CT/MR file (series check)
     output: str | None = None  # output name below the outbox (pseudonymous layout)
+    notes: tuple[str, ...] = ()  # the warnings' texts (fixed sentences, no values)
     staged: str | None = None  # the staged output file (pseudonymous layout: inside staging)
 
 
@@ -234,7 +235,12 @@ def _run_task(task: Task) -> TaskResult:
     if sha == task.prior_sha:
         return TaskResult(task.rel, "unchanged", sha=sha)
     outcome = _scrubber.scrub_file(
-        Path(task.source), staging, overwrite=True, durable=True, layout=task.layout
+        Path(task.source),
+        staging,
+        overwrite=True,
+        durable=True,
+        layout=task.layout,
+        named_as=Path(task.rel),
     )
     staged = Path(outcome.output) if outcome.output else staging
     try:
@@ -265,6 +271,7 @@ def _run_task(task: Task) -> TaskResult:
         sha=sha,
         out_sha=out_sha,
         warnings=len(outcome.warnings),
+        notes=tuple(outcome.warnings),
         head_slices=outcome.head_slices,
         output=staged.relative_to(staging).as_posix() if staged != staging else None,
         staged=str(staged),
@@ -831,6 +838,7 @@ class Watcher:
                 status="ok",
                 output=output,
                 warnings=result.warnings,
+                **({"notes": list(result.notes)} if result.notes else {}),
                 attempt=self._attempts.get(rel, 1),
                 ms=round(result.seconds * 1000, 1),
                 latency_ms=self._latency(rel),
