@@ -146,9 +146,13 @@ def check(
                 ocr=not no_ocr,
                 rules=rules,
             )
-        except LoadError as exc:
+        except (LoadError, ValueError, TypeError, IndexError, cv2_error()) as exc:
             unreadable = True
-            reason = str(exc).split(": ", 1)[-1]
+            reason = (
+                str(exc).split(": ", 1)[-1]
+                if isinstance(exc, LoadError)
+                else (f"cannot judge this image ({type(exc).__name__})")
+            )
             if as_json:
                 obj: dict[str, Any] = {
                     "path": shown,
@@ -174,3 +178,10 @@ def check(
         except OSError as exc:
             raise _usage(f"cannot write {html_file}: {exc.strerror}", ctx) from exc
     sys.exit(EXIT_UNREADABLE if unreadable else worst)
+
+
+def cv2_error() -> type[Exception]:
+    """OpenCV's exception type (imported lazily, like the rest of the image stack)."""
+    import cv2
+
+    return cv2.error

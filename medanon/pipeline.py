@@ -316,6 +316,8 @@ class Scrubber:
             )
         except LoadError:
             return {"verdict": "unknown", "status": "not an image", "signals": []}
+        except Exception as exc:  # the verdict is advice: it never stops a written output
+            return {"verdict": "unknown", "status": f"error ({type(exc).__name__})", "signals": []}
         return {
             "verdict": verdict.verdict,
             "status": verdict.status,

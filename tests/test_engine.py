@@ -355,3 +355,32 @@ def test_worded_dates_are_cleaned(research: Scrubber, text: str) -> None:
     ds.ImageComments = f"seen {text} for review"
     clean, _ = research.scrub_dataset(ds)
     assert "2024" not in clean.ImageComments and clean.ImageComments.startswith("seen ")
+
+
+def test_kept_private_uids_are_remapped_like_the_instances_they_name(
+    research: Scrubber,
+) -> None:
+    """A safe private attribute that references another series (kept by Retain Safe Private)
+    must not keep its original UID: it maps as that series does in its own file."""
+    source = phi_dataset()
+    derived = phi_dataset()
+    derived.private_block(0x0099, "NQHeader", create=True).add_new(
+        0x02, "UI", source.SeriesInstanceUID
+    )
+    clean_source, _ = research.scrub_dataset(source)
+    clean, _ = research.scrub_dataset(derived)
+    kept = [e for e in clean if e.tag.group == 0x0099 and e.VR == "UI"]
+    assert kept, "NQHeader (0099,xx02) is a safe private attribute (PS3.15 E.3.10-1)"
+    assert kept[0].value == clean_source.SeriesInstanceUID != source.SeriesInstanceUID
+
+
+def test_one_patient_one_offset_whatever_the_issuer(research: Scrubber) -> None:
+    a = phi_dataset()
+    b = phi_dataset(study_uid=a.StudyInstanceUID)
+    a.IssuerOfPatientID = "PACS-HOSP"
+    if "IssuerOfPatientID" in b:
+        del b.IssuerOfPatientID
+    clean_a, _ = research.scrub_dataset(a)
+    clean_b, _ = research.scrub_dataset(b)
+    assert clean_a.StudyDate == clean_b.StudyDate
+    assert clean_a.PatientName == clean_b.PatientName and clean_a.PatientID == clean_b.PatientID

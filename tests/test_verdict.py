@@ -540,3 +540,12 @@ def test_s1_only_when_everything_was_searched_and_nothing_found(tmp_path: Path) 
     cv2.imwrite(str(tmp_path / "named.png"), named)
     verdict = assess_file(tmp_path / "named.png", channel="social", jurisdiction="fr")[1]
     assert "S1" not in {j.signal.id for j in verdict.signals}
+
+
+def test_check_judges_extreme_strips_without_crashing(tmp_path: Path) -> None:
+    for name, shape in (("wide.png", (2, 20000)), ("tall.png", (9000, 1))):
+        cv2.imwrite(str(tmp_path / name), np.zeros(shape, np.uint8))
+    page = tmp_path / "page.html"
+    result = CliRunner().invoke(check, [str(tmp_path), "--json", "--html", str(page)])
+    assert result.exit_code in (0, 1, 2), result.output
+    assert page.exists() and len(result.stdout.strip().splitlines()) == 2

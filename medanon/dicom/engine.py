@@ -445,9 +445,10 @@ class _Run:
         if clean_text and vr in TEXT_VRS:
             self._clean(ds, tag, vr)
             return
-        if not self.identifiers:
+        private_uid = vr == "UI" and tag_is_private(tag)  # remapped whatever it names
+        if not self.identifiers and not private_uid:
             return
-        if isinstance(raw, RawDataElement):
+        if isinstance(raw, RawDataElement) and not private_uid:
             data = raw.value
             if not data or not self.needles.hit(data):
                 return
@@ -464,9 +465,14 @@ class _Run:
         for value in values:
             text = str(value)
             if vr == "UI":
-                if text in self.identifiers.uids:
-                    text = self.keyring.uid(text)
-                    self.outcome.uid_map[str(value)] = text
+                # The file's own UIDs, and any UID a kept private attribute holds (a private
+                # "source series" reference): remapped as the instance it names is in its own
+                # file, so the reference still resolves and the original never survives.
+                private_ref = tag_is_private(tag) and not is_well_known_uid(text.strip("\x00 "))
+                if text in self.identifiers.uids or (private_ref and text.strip("\x00 ")):
+                    original = text.strip("\x00 ")
+                    text = self.keyring.uid(original)
+                    self.outcome.uid_map[original] = text
                     changed = True
                 cleaned.append(text)
                 continue
@@ -491,9 +497,16 @@ def _as_list(value: object) -> list[object]:
 
 
 def _patient_key(dataset: Dataset) -> str:
-    """What identifies one patient for the per-patient date offset: issuer + Patient ID, or the
-    Study Instance UID when the Patient ID is empty (then the offset is per study)."""
+    """What identifies one patient for the date offset and the name pseudonym: the Patient ID
+    (as for the Patient ID pseudonym), or the Study Instance UID when it is empty (then per
+    study). Not the issuer: systems fill Issuer of Patient ID unevenly (a PACS CT has it, the
+    planning system's RT structure set not), and one study must not get two dates."""
     patient_id = str(dataset.get("PatientID", "") or "").strip()
     if patient_id:
-        return f"{dataset.get('IssuerOfPatientID', '') or ''}|{patient_id}"
+        return f"|{patient_id}"
     return f"study|{dataset.get('StudyInstanceUID', '') or ''}"
+
+
+def tag_is_private(tag: int) -> bool:
+    """Odd group: a private element (PS3.5 7.8)."""
+    return bool((tag >> 16) & 1)

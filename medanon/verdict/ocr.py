@@ -210,8 +210,11 @@ def read_words(image: np.ndarray, cfg: OCRConfig | None = None) -> list[Word]:
         scale = min(3.0, cfg.min_side / max(h0, w0))
     if scale != 1.0:
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=interp)
+        size = (max(1, round(w0 * scale)), max(1, round(h0 * scale)))  # a 2x20000 strip too
+        gray = cv2.resize(gray, size, interpolation=interp)
     h, w = gray.shape
+    if min(h, w) < 8:
+        return []  # a strip too thin to hold a glyph
     max_glyph = max(24, int(0.15 * min(h, w)))
     light, dark = detail_maps(gray, cfg.detail_sigma)
     light_mask = glyph_only((light > cfg.detail_threshold).astype(np.uint8), max_glyph)

@@ -34,7 +34,9 @@ def thumbnail_png(image: np.ndarray, verdict: Verdict | None, max_side: int = 36
     img = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image[..., :3].copy()
     scale = min(1.0, max_side / max(img.shape[:2]))
     if scale < 1.0:
-        img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        h, w = img.shape[:2]
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))  # a 2x20000 strip too
+        img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
     img = np.ascontiguousarray(img)
     if verdict is not None:
         for j in verdict.signals:
