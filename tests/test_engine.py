@@ -384,3 +384,28 @@ def test_one_patient_one_offset_whatever_the_issuer(research: Scrubber) -> None:
     clean_b, _ = research.scrub_dataset(b)
     assert clean_a.StudyDate == clean_b.StudyDate
     assert clean_a.PatientName == clean_b.PatientName and clean_a.PatientID == clean_b.PatientID
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2024-03-17T10:15", "2020-02-20T09:00:00", "3 janv. 2019", "12 févr. 2020", "3 JANV 2019"],
+)
+def test_iso_date_times_and_french_abbreviations_are_cleaned(research: Scrubber, text: str) -> None:
+    ds = phi_dataset()
+    ds.ImageComments = f"suivi {text} ok"
+    clean, _ = research.scrub_dataset(ds)
+    assert clean.ImageComments == "suivi [removed] ok"
+
+
+def test_date_shifting_keeps_positions_and_reads_dashed_dates(keyring: Keyring) -> None:
+    policy = load_policy("research").with_options([Option.RETAIN_DEVICE_IDENTITY])
+    research = Scrubber(policy, keyring)  # keeps Date of Last Calibration (shifted)
+    ds = phi_dataset()
+    ds.DateOfLastCalibration = ["20240101", "", "20240103"]
+    ds.ContentDate = "2024-03-17"  # not DICOM, but common: shifted, not emptied (Type 1 in SR)
+    ds.AcquisitionDate = "00010105"  # a placeholder out of any calendar: emptied, not a crash
+    clean, outcome = research.scrub_dataset(ds)
+    assert len(clean.DateOfLastCalibration) == 3 and clean.DateOfLastCalibration[1] == ""
+    assert re.fullmatch(r"\d{8}", clean.ContentDate) and clean.ContentDate != "20240317"
+    assert clean.AcquisitionDate == ""
+    assert any("unparseable DA" in w for w in outcome.warnings)

@@ -405,8 +405,10 @@ class _Run:
         element = ds[tag]
         shift = shift_da if vr == "DA" else shift_dt
         try:
-            new = [shift(str(v), self.date_offset) for v in _as_list(element.value) if str(v)]
-        except ValueError:  # not a date: nothing to shift, nothing to keep
+            # Every position kept (an empty one too): dates pair with times by position.
+            values = [str(v) for v in _as_list(element.value)]
+            new = [shift(v, self.date_offset) if v else "" for v in values]
+        except (ValueError, OverflowError):  # not a date: nothing to shift, nothing to keep
             ds[tag] = DataElement(tag, vr, empty_value(vr))
             self.outcome.counts["emptied"] += 1
             self.outcome.warn(

@@ -80,10 +80,10 @@ NAME_AFFIXES = {
 
 REPLACEMENT = "[removed]"
 
-_DATE_WORDS = (
-    r"jan(?:uary|vier)?|f[eé]v(?:rier)?|feb(?:ruary)?|mar(?:ch|s)?|avr(?:il)?|apr(?:il)?|mai|may|"
-    r"juin|june?|juil(?:let)?|july?|ao[uû]t|aug(?:ust)?|sep(?:t(?:ember|embre)?)?|oct(?:ober|obre)?|"
-    r"nov(?:ember|embre)?|d[eé]c(?:ember|embre)?"
+_DATE_WORDS = (  # English and French month names, full and abbreviated (janv., févr., juil.)
+    r"jan(?:uary|v(?:ier)?)?|f[eé]v(?:r(?:ier)?)?|feb(?:ruary)?|mar(?:ch|s)?|avr(?:il)?|"
+    r"apr(?:il)?|mai|may|juin|june?|juil(?:l(?:et)?)?|july?|ao[uû]t?|aug(?:ust)?|"
+    r"sep(?:t(?:ember|embre)?)?|oct(?:ober|obre)?|nov(?:ember|embre)?|d[eé]c(?:ember|embre)?"
 )
 GENERIC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)),
@@ -92,6 +92,7 @@ GENERIC_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "date",  # numeric day-month-year, month-day-year (US) and year-month-day; worded
         re.compile(
             r"\b(?:(?:19|20)\d\d[-/.]?(?:0[1-9]|1[0-2])[-/.]?(?:0[1-9]|[12]\d|3[01])"
+            r"(?:T\d\d(?::?\d\d(?::?\d\d(?:\.\d+)?)?)?(?:Z|[+-]\d\d:?\d\d)?)?"  # ISO 8601 time
             r"|(?:0?[1-9]|[12]\d|3[01])[-/.](?:0?[1-9]|1[0-2])[-/.](?:19|20)?\d\d"
             r"|(?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])[-/.](?:19|20)?\d\d"
             rf"|(?:0?[1-9]|[12]\d|3[01])(?:er|st|nd|rd|th)?[\s./-]+(?:{_DATE_WORDS})\.?"

@@ -64,15 +64,25 @@ def _shift_date(text: str, days: int) -> str:
     match = _DA_RE.match(text.strip())
     if not match:
         raise ValueError("not a date")
-    date = dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-    return (date + dt.timedelta(days=days)).strftime("%Y%m%d")
+    try:
+        date = dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        return (date + dt.timedelta(days=days)).strftime("%Y%m%d")
+    except OverflowError:  # year 0001 minus days: a placeholder, not a date
+        raise ValueError("date out of range") from None
 
 
 def shift_da(value: str, days: int) -> str:
-    """Shift a DA value (also a range ``d1-d2`` and the old ``YYYY.MM.DD`` form) by ``days``."""
-    if "-" in value:
-        return "-".join(_shift_date(part, days) if part else "" for part in value.split("-"))
-    return _shift_date(value, days)
+    """Shift a DA value (also a range ``d1-d2``, the old ``YYYY.MM.DD`` form and the common
+    non-standard ``YYYY-MM-DD``) by ``days``; an empty value stays empty."""
+    text = value.strip()
+    if not text:
+        return ""
+    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
+    if iso:  # not a range: one date written with dashes
+        return _shift_date("".join(iso.groups()), days)
+    if "-" in text:
+        return "-".join(_shift_date(part, days) if part else "" for part in text.split("-"))
+    return _shift_date(text, days)
 
 
 def shift_dt(value: str, days: int) -> str:
