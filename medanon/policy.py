@@ -294,29 +294,78 @@ def _read_profile(name_or_path: str) -> tuple[dict[str, Any], str]:
 
 
 def load_policy(name_or_path: str = "basic", _seen: tuple[str, ...] = ()) -> Policy:
-    """Build the :class:`Policy` of a built-in profile name or a TOML file path."""
-    if name_or_path in _seen:
+    """Build the :class:`Policy` of a built-in profile name or a TOML file path.
+
+    Any malformed value (a string where a list or table is due, a number that is not one)
+    is a :class:`ProfileError` naming the profile (exit status 2), never a traceback."""
+    try:
+        return _load_policy(name_or_path, _seen)
+    except ProfileError:
+        raise
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+        raise ProfileError(
+            f"profile {name_or_path}: a value has the wrong type or form ({type(exc).__name__})"
+        ) from None
+
+
+_SECTION_KEYS = {
+    "pseudonyms": {"patient_id", "patient_name"},
+    "dates": {"max_shift_days"},
+    "verdict": {"channel", "jurisdiction"},
+}
+
+
+def _check_shapes(data: dict[str, object], source: str) -> None:
+    """Lists are lists, tables are tables, and sections hold only the keys they know: a typo
+    must not silently drop a rule."""
+    for key in ("options", "without_options"):
+        if key in data and not isinstance(data[key], list):
+            raise ProfileError(f"profile {source}: {key} must be a list")
+    for key in ("actions", "private", "pseudonyms", "dates", "verdict", "pixels"):
+        if key in data and not isinstance(data[key], dict):
+            raise ProfileError(f"profile {source}: [{key}] must be a table")
+    for section, known in _SECTION_KEYS.items():
+        unknown = set(data.get(section, {})) - known  # type: ignore[arg-type]
+        if unknown:
+            raise ProfileError(f"profile {source}: unknown keys in [{section}]: {sorted(unknown)}")
+
+
+def _load_policy(name_or_path: str, _seen: tuple[str, ...]) -> Policy:
+    key = str(Path(name_or_path).resolve()) if name_or_path.endswith(".toml") else name_or_path
+    if key in _seen:
         raise ProfileError(f"profile {name_or_path!r} extends itself")
+    _seen = (*_seen, key)
     data, source = _read_profile(name_or_path)
+    _check_shapes(data, source)
     base = Policy()
     if "extends" in data:
         parent = str(data["extends"])
         if not source.startswith("builtin:") and (parent.endswith(".toml") or "/" in parent):
             parent = str(Path(source).parent / parent)
-        base = load_policy(parent, (*_seen, name_or_path))
+        base = load_policy(parent, _seen)
 
     options = set(base.options) | {parse_option(o) for o in data.get("options", [])}
     options -= {parse_option(o) for o in data.get("without_options", [])}
     overrides = dict(base.overrides)
-    for key, action in data.get("actions", {}).items():
-        tag = parse_tag(key)
+    own: dict[int, str] = {}
+    for text, action in data.get("actions", {}).items():
+        tag = parse_tag(text)
+        if tag in own:  # keyword and tag, or two spellings: which one wins is not obvious
+            raise ProfileError(f"profile {source}: two rules for {own[tag]} and {text}")
+        own[tag] = text
         overrides[tag] = parse_action(action)
     private = dict(base.private_overrides)
+    own_private: set[tuple[int, int, str]] = set()  # creators compare case-insensitively
     for creator, entries in data.get("private", {}).items():
         if not isinstance(entries, dict):
             raise ProfileError(f"profile {source}: [private.{creator!r}] must be a table")
         for tag_text, action in entries.items():
-            private[PrivateKey.parse(creator, tag_text)] = parse_action(action)
+            private_key = PrivateKey.parse(creator, tag_text)
+            same = (private_key.group, private_key.element_low, private_key.creator.upper())
+            if same in own_private:
+                raise ProfileError(f"profile {source}: two rules for {creator} {tag_text}")
+            own_private.add(same)
+            private[private_key] = parse_action(action)
     pseudonyms = data.get("pseudonyms", {})
     dates = data.get("dates", {})
     name = data.get("name") or (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -183,3 +184,34 @@ def test_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     key.chmod(0o600)
     keyring, source = load_keyring(key)
     assert source == f"key file {key}" and keyring.fingerprint not in source
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('actions = "X"', "must be a table"),
+        ('options = "clean-descriptors"', "must be a list"),
+        ('[dates]\nmax_shift_days = "abc"', "wrong type"),
+        ("[dates]\nmax_shift_day = 30", "unknown keys in [dates]"),
+        ('[actions]\n"(0008,0080)" = "X"\nInstitutionName = "K"', "two rules"),
+        (
+            '[private."ACME"]\n"(0029,xx10)" = "K"\n[private."acme"]\n"(0029,xx10)" = "X"',
+            "two rules",
+        ),
+    ],
+)
+def test_malformed_profiles_are_refused_with_a_reason(
+    tmp_path: Path, body: str, message: str
+) -> None:
+    profile = tmp_path / "p.toml"
+    profile.write_text(f'extends = "basic"\n{body}\n')
+    with pytest.raises(ProfileError, match=re.escape(message)):
+        load_policy(str(profile))
+
+
+def test_extends_loop_through_other_spellings_is_caught(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "a.toml").write_text('extends = "../p/a.toml"\n')
+    with pytest.raises(ProfileError, match="extends itself"):
+        load_policy(str(folder / "a.toml"))
