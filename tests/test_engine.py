@@ -409,3 +409,15 @@ def test_date_shifting_keeps_positions_and_reads_dashed_dates(keyring: Keyring) 
     assert re.fullmatch(r"\d{8}", clean.ContentDate) and clean.ContentDate != "20240317"
     assert clean.AcquisitionDate == ""
     assert any("unparseable DA" in w for w in outcome.warnings)
+
+
+def test_cleaned_values_stay_within_their_vr_length(research: Scrubber) -> None:
+    """Each removal writes '[removed]': a value made of a short name many times would grow past
+    its VR's maximum (LO 64, SH 16) and make the file invalid."""
+    ds = phi_dataset()
+    ds.PatientName = "LI^AN"
+    ds.SeriesDescription = " ".join(["Li An"] * 12)  # 59 characters of name words
+    ds.ManufacturerModelName = " ".join(["LI", "AN"] * 15)
+    clean, _ = research.scrub_dataset(ds)
+    assert len(clean.SeriesDescription) <= 64 and "LI" not in clean.SeriesDescription.upper()
+    assert len(clean.ManufacturerModelName) <= 64

@@ -35,6 +35,7 @@ from .values import (
     TEXT_VRS,
     dummy_value,
     empty_value,
+    fit_length,
     shift_da,
     shift_dt,
 )
@@ -382,7 +383,7 @@ class _Run:
             total = 0
             for value in values:
                 text, removed = scrub_text(str(value), self.identifiers, generic=True)
-                cleaned.append(text)
+                cleaned.append(fit_length(text, vr) if removed else text)
                 total += removed
             if total:
                 element.value = cleaned if len(cleaned) > 1 else (cleaned[0] if cleaned else "")
@@ -481,8 +482,7 @@ class _Run:
             new, removed = scrub_text(text, self.identifiers, generic=False)
             if removed:
                 changed = True
-                if vr not in TEXT_VRS:
-                    new = ""  # AE, UR: no partial value makes sense
+                new = fit_length(new, vr) if vr in TEXT_VRS else ""  # AE, UR: nothing partial
             cleaned.append(new)
         if changed:
             element.value = cleaned if len(cleaned) > 1 else (cleaned[0] if cleaned else "")

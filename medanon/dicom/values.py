@@ -99,3 +99,19 @@ def shift_dt(value: str, days: int) -> str:
         return _shift_date(head[:8], days) + text[8:]
     padded = (head + "0101")[:8] if len(head) == 4 else head[:6] + "01"
     return _shift_date(padded, days)[: len(head)] + text[len(head) :]
+
+
+# PS3.5 6.2 maximum value lengths (characters) of the string VRs medanon rewrites.
+MAX_LENGTH = {"AE": 16, "CS": 16, "SH": 16, "LO": 64, "ST": 1024, "LT": 10240, "UC": None}
+_REMOVED_RUN = re.compile(r"\[removed\](?:[\s,.;:^/-]*\[removed\])+")
+
+
+def fit_length(text: str, vr: str) -> str:
+    """A cleaned value within its VR's maximum length: each removal writes ``[removed]``, so a
+    value of short names can grow past it (an invalid file). Runs of removals are merged
+    first, then the value is cut."""
+    limit = MAX_LENGTH.get(vr)
+    if limit is None or len(text) <= limit:
+        return text
+    text = _REMOVED_RUN.sub("[removed]", text)
+    return text if len(text) <= limit else text[:limit]
