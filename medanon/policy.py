@@ -252,6 +252,8 @@ def _check_template(template: str) -> None:
         raise ProfileError(f"pseudonym template {template!r}: N must be between 4 and 52")
     if len(rest) + sum(lengths) > 64:
         raise ProfileError(f"pseudonym template {template!r} gives more than 64 characters")
+    if not template.isascii():  # any file's character set encodes ASCII; others may not
+        raise ProfileError(f"pseudonym template {template!r}: use ASCII characters only")
 
 
 def _replace(policy: Policy, **changes: Any) -> Policy:

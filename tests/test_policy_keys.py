@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from medanon import Action, Keyring, Option, ProfileError, UsageError, load_keyring, load_policy
+from medanon import (
+    Action,
+    Keyring,
+    Option,
+    ProfileError,
+    Scrubber,
+    UsageError,
+    load_keyring,
+    load_policy,
+)
 from medanon.dicom.plan import compile_plan, effective_action
 from medanon.dicom.table import confidentiality_rows
 from medanon.policy import builtin_profiles
@@ -215,3 +224,32 @@ def test_extends_loop_through_other_spellings_is_caught(tmp_path: Path) -> None:
     (folder / "a.toml").write_text('extends = "../p/a.toml"\n')
     with pytest.raises(ProfileError, match="extends itself"):
         load_policy(str(folder / "a.toml"))
+
+
+def test_non_ascii_pseudonym_templates_are_refused(tmp_path: Path) -> None:
+    profile = tmp_path / "jp.toml"
+    profile.write_text('extends = "research"\n[pseudonyms]\npatient_name = "患者^{hash:8}"\n')
+    with pytest.raises(ProfileError, match="ASCII"):
+        load_policy(str(profile))
+
+
+def test_an_item_with_its_own_character_set_is_encoded_with_it(research: Scrubber) -> None:
+    from io import BytesIO
+
+    from pydicom import dcmread
+    from pydicom.dataset import Dataset
+
+    from medanon.io import encode_dataset
+    from tests.factories import phi_dataset
+
+    ds = phi_dataset()
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    item = Dataset()
+    item.SpecificCharacterSet = "ISO_IR 192"
+    item.ImageComments = "Ωmega sévère, Dupontel"
+    ds.ReferencedImageSequence = [item]
+    clean, _ = research.scrub_dataset(ds)
+    data = encode_dataset(clean)
+    again = dcmread(BytesIO(data))
+    value = again.ReferencedImageSequence[0].ImageComments
+    assert "Ωmega sévère" in value and "Dupontel" not in value

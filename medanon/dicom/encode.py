@@ -101,7 +101,16 @@ class _Writer:
         return body.getvalue()
 
     def dataset(self, dataset: Dataset) -> bytes:
-        return b"".join(self.element(dataset, int(e.tag), e) for e in dataset.elements())
+        """A sequence item's elements; an item that declares its own Specific Character Set
+        (PS3.5 7.5.1) has its text encoded with it, not with the enclosing one."""
+        writer = self
+        own = dataset.get_item(0x00080005)
+        if own is not None:
+            declared = dataset.get("SpecificCharacterSet")
+            encodings = convert_encodings(declared or default_encoding)
+            if encodings != self.encodings:
+                writer = _Writer(self.implicit, declared)
+        return b"".join(writer.element(dataset, int(e.tag), e) for e in dataset.elements())
 
     def _header(self, tag: int, vr: str, length: int) -> bytes:
         if self.implicit:
