@@ -254,6 +254,7 @@ def test_corrupt_file_among_good_ones_is_quarantined(tmp_path: Path) -> None:
     assert (quarantine / "DUPONTEL_notes.dcm").read_bytes() == (
         inbox / "DUPONTEL_notes.dcm"
     ).read_bytes()
+    assert (quarantine / "DUPONTEL_notes.dcm").stat().st_mode & 0o077 == 0  # an original: PHI
     reason_text = (quarantine / "DUPONTEL_notes.dcm.reason.json").read_text()
     reason = json.loads(reason_text)
     assert reason["category"] == "corrupt" and reason["error"].startswith("not a DICOM file")

@@ -113,16 +113,18 @@ def _free_name(target: Path, sha: str | None) -> tuple[Path, bool]:
 
 
 def copy_atomic(source: Path, target: Path, sha: str | None) -> Path | None:
-    """Copy ``source`` to ``target`` (or a free variant) via a temporary name.
+    """Copy ``source`` to ``target`` (or a free variant) via a temporary name, owner-only
+    (a quarantined copy is an original: it holds PHI).
 
     Returns the name used, or None when the copy's hash differs from ``sha`` (the source
     changed meanwhile; nothing is left behind)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     final, present = _free_name(target, sha)
     if present:
         return final
     tmp = final.with_name(f".{final.name}{TMP_MARK}{os.getpid()}")
     try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         shutil.copyfile(source, tmp)
         if sha is not None and sha256_file(tmp) != sha:
             return None
