@@ -46,28 +46,29 @@ def _canonical(values: np.ndarray, allocated: int, stored: int, signed: bool) ->
     return low | (sign * high).astype(values.dtype)
 
 
-def has_unused_high_bits(dataset: Dataset) -> bool:
-    """Whether native Pixel Data has set bits above High Bit (not a sign copy)."""
+def _samples(dataset: Dataset) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """The native samples, the same with canonical high bits, and their dtype; or None."""
     layout = _layout(dataset)
     if layout is None:
-        return False
+        return None
     dtype, allocated, stored, signed = layout
     raw = dataset.PixelData
     values = np.frombuffer(raw, dtype=dtype, count=len(raw) // np.dtype(dtype).itemsize)
-    return bool(np.any(values != _canonical(values, allocated, stored, signed)))
+    return values, _canonical(values, allocated, stored, signed), dtype
+
+
+def has_unused_high_bits(dataset: Dataset) -> bool:
+    """Whether native Pixel Data has set bits above High Bit (not a sign copy)."""
+    samples = _samples(dataset)
+    return samples is not None and not np.array_equal(samples[0], samples[1])
 
 
 def clear_unused_high_bits(dataset: Dataset) -> bool:
     """Clear the bits above High Bit of native Pixel Data in place; True if any was set."""
-    layout = _layout(dataset)
-    if layout is None:
+    samples = _samples(dataset)
+    if samples is None or np.array_equal(samples[0], samples[1]):
         return False
-    dtype, allocated, stored, signed = layout
+    values, clean, dtype = samples
     raw = dataset.PixelData
-    count = len(raw) // np.dtype(dtype).itemsize
-    values = np.frombuffer(raw, dtype=dtype, count=count)
-    clean = _canonical(values, allocated, stored, signed)
-    if np.array_equal(values, clean):
-        return False
-    dataset.PixelData = clean.astype(dtype, copy=False).tobytes() + raw[count * clean.itemsize :]
+    dataset.PixelData = clean.astype(dtype, copy=False).tobytes() + raw[values.nbytes :]
     return True
