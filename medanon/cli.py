@@ -19,7 +19,7 @@ import click
 
 from . import __version__
 from .check_cmd import check
-from .cli_policy import build_policy, policy_options
+from .cli_policy import build_policy, layout_option, policy_options
 from .conformance import action_table, conformance_statement, summary
 from .errors import MedanonError, UsageError
 from .faces.headscan import HeadSeriesCheck, HeadSlices
@@ -57,16 +57,7 @@ def main() -> None:
     help="Output file (one input file) or folder (mirrors input folders). "
     "Default: NAME.anon.EXT beside each file, FOLDER.anon beside each folder.",
 )
-@click.option(
-    "--layout",
-    type=click.Choice(["mirror", "pseudonymous"]),
-    default="mirror",
-    show_default=True,
-    help="Output names: 'mirror' keeps the inputs' folders and file names; 'pseudonymous' "
-    "writes OUT/PATIENT/STUDY/SERIES/INSTANCE.dcm from the de-identified values (and "
-    "OUT/images/TOKEN.EXT for pictures), so no input name, often a patient's, is kept. "
-    "Needs -o.",
-)
+@layout_option
 @policy_options
 @click.option(
     "--report",

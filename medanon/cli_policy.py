@@ -18,6 +18,17 @@ OPTION_NAMES = [option.cli_name for option in Option]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+layout_option = click.option(
+    "--layout",
+    type=click.Choice(["mirror", "pseudonymous"]),
+    default="mirror",
+    show_default=True,
+    help="Output names: 'mirror' keeps the inputs' folders and file names; 'pseudonymous' "
+    "writes OUT/PATIENT/STUDY/SERIES/INSTANCE.dcm from the de-identified values (and "
+    "OUT/images/TOKEN.EXT for pictures), so no input name, often a patient's, is kept.",
+)
+
+
 def policy_options(command: F) -> F:
     """Add -p/--profile, --with, --without and --key-file to a click command."""
     decorators = [

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .cli_policy import build_policy, policy_options
+from .cli_policy import build_policy, layout_option, policy_options
 from .errors import MedanonError
 from .keys import load_keyring
 from .runners.watch import JsonLog, WatchConfig, Watcher
@@ -31,15 +31,7 @@ def _seconds(minimum: float = 0.0) -> click.FloatRange:
     type=click.Path(path_type=Path, file_okay=False),
     help="Output folder; mirrors the inbox's sub-folders (see --layout).",
 )
-@click.option(
-    "--layout",
-    type=click.Choice(["mirror", "pseudonymous"]),
-    default="mirror",
-    show_default=True,
-    help="Output names: 'mirror' keeps the inbox's folders and file names; 'pseudonymous' "
-    "writes PATIENT/STUDY/SERIES/INSTANCE.dcm from the de-identified values (images/TOKEN.EXT "
-    "for pictures), so no input name, often a patient's, reaches the output.",
-)
+@layout_option
 @policy_options
 @click.option(
     "--quarantine",
