@@ -79,3 +79,23 @@ def test_photographs_and_head_scans_are_recognised() -> None:
     assert is_head_scan(ct)  # the series-level check: tests/test_headscan.py
     ct.BodyPartExamined = "CHEST"
     assert not is_head_scan(ct)
+
+
+def test_a_grey_secondary_capture_photograph_is_face_checked(
+    keyring: Keyring, tmp_path: Path
+) -> None:
+    ds = photo_dataset()
+    grey = cv2.cvtColor(skimage_data.astronaut(), cv2.COLOR_RGB2GRAY)
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture Image Storage
+    ds.Modality = "OT"
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    del ds.PlanarConfiguration
+    ds.PixelData = grey.tobytes()
+    assert is_photograph(ds)
+    source = tmp_path / "sc.dcm"
+    ds.save_as(source, enforce_file_format=True)
+    policy = replace(load_policy("research"), faces=True)
+    result = Scrubber(policy, keyring).scrub_file(source, tmp_path / "o.dcm")
+    assert result.status == "ok", result.error
+    assert result.actions["faces_removed"] >= 1
+    assert default_detector().detect(dcmread(tmp_path / "o.dcm").pixel_array) == []

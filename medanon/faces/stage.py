@@ -39,16 +39,14 @@ class FaceOutcome:
 
 
 def is_photograph(dataset: Dataset) -> bool:
-    """Whether a dataset's pixels are a photograph in which a person may appear: VL classes,
-    photo modalities, and colour secondary captures."""
+    """Whether a dataset's pixels may show a person: VL classes, photo modalities, and secondary
+    captures other than ultrasound, grey ones included (a scanned photograph, a screenshot of a
+    3D rendering of a head)."""
     sop_class = str(dataset.get("SOPClassUID", "") or "")
     modality = str(dataset.get("Modality", "") or "").upper()
-    colour = int(dataset.get("SamplesPerPixel", 1) or 1) == 3 or str(
-        dataset.get("PhotometricInterpretation", "")
-    ).startswith(("RGB", "YBR", "PALETTE"))
     if sop_class.startswith(VL_CLASS_ROOT) or modality in PHOTO_MODALITIES:
         return True
-    return sop_class.startswith(SECONDARY_CAPTURE_ROOT) and colour and modality != "US"
+    return sop_class.startswith(SECONDARY_CAPTURE_ROOT) and modality != "US"
 
 
 def clean_image_faces(image: NDArray[np.generic]) -> tuple[NDArray[np.generic], FaceOutcome]:
