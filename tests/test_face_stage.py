@@ -99,3 +99,23 @@ def test_a_grey_secondary_capture_photograph_is_face_checked(
     assert result.status == "ok", result.error
     assert result.actions["faces_removed"] >= 1
     assert default_detector().detect(dcmread(tmp_path / "o.dcm").pixel_array) == []
+
+
+def test_a_16_bit_multiframe_secondary_capture_is_face_checked(keyring: Keyring) -> None:
+    """Multi-frame grayscale word SC (16 bits): every frame searched as shown, filled itself."""
+    grey = cv2.cvtColor(skimage_data.astronaut(), cv2.COLOR_RGB2GRAY).astype(np.uint16) * 4
+    ds = photo_dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7.3"  # Multi-frame Grayscale Word SC
+    ds.Modality = "OT"
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    del ds.PlanarConfiguration
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 10, 9
+    ds.NumberOfFrames = 2
+    ds.PixelData = np.stack([grey, grey]).tobytes()
+    clean, outcome = Scrubber(replace(load_policy("research"), faces=True), keyring).scrub_dataset(
+        ds
+    )
+    assert outcome.counts["faces_removed"] >= 2
+    for frame in clean.pixel_array:
+        shown = (frame.astype(np.float64) * (255.0 / max(1, int(frame.max())))).astype(np.uint8)
+        assert default_detector().detect(shown) == []

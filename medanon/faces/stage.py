@@ -80,13 +80,12 @@ def clean_dataset_faces(dataset: Dataset) -> FaceOutcome:
     for index in range(frames.array.shape[0]):
         frame = frames.array[index]
         bgr = frame[..., ::-1] if frame.ndim == 3 else frame  # canonical RGB -> OpenCV BGR
-        out, report = remove_faces(np.ascontiguousarray(bgr))
-        part = _outcome(report)
+        out, part = clean_image_faces(np.ascontiguousarray(bgr))  # 16-bit frames too
         outcome.faces += part.faces
         outcome.regions += part.regions
         outcome.clean = outcome.clean and part.clean
         outcome.warnings += [w for w in part.warnings if w not in outcome.warnings]
-        if report.changed:
+        if part.regions:
             frames.array[index] = out[..., ::-1] if out.ndim == 3 else out
             changed = True
     if changed:
