@@ -5,7 +5,7 @@ setup:
 	./scripts/setup.sh
 
 demo: setup
-	.venv/bin/medanon scrub sample_images -o out/sample_images --overwrite --report out/report.jsonl
+	.venv/bin/medanon scrub sample_images -o out/sample_images --profile social --overwrite --report out/report.jsonl
 
 test: setup
 	.venv/bin/ruff check medanon tests scripts benchmarks
