@@ -146,3 +146,24 @@ def test_pseudonymous_layout_names_agree_locally_and_on_dask(
     assert trees["j1"] == trees["dask"] and len(trees["j1"]) == 6
     assert reports["j1"] == reports["dask"]
     assert not any("DUPONTEL" in path or "IM00" in path for path in trees["j1"])
+
+
+def test_relative_preview_folder_is_the_clients(
+    tmp_path: Path, cluster: distributed.LocalCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers run in their own working directory: a relative --preview is made absolute on
+    the client, so unredacted previews land where the user asked, not beside a worker."""
+    from dataclasses import replace
+
+    from medanon.runners.dask import run_on_dask
+
+    write_phi_file(tmp_path / "in" / "IM000.dcm")
+    monkeypatch.chdir(tmp_path)
+    jobs = plan_jobs([Path("in")], Path("out"))
+    policy = replace(load_policy("basic"), pixel_boxes=((0, 0, 4, 4),))
+    with distributed.Client(cluster.scheduler_address) as client:
+        results = list(
+            run_on_dask(client, jobs, policy, Keyring(TEST_KEY), preview_dir=Path("prev"))
+        )
+    assert [r.status for r in results] == ["ok"]
+    assert len(list((tmp_path / "prev").glob("*.png"))) == 1
