@@ -168,3 +168,15 @@ def test_watch_flags_a_series_once_across_runs(tmp_path: Path) -> None:
     (inbox / "s000.dcm").touch()
     head_slice(90.0, series=series).save_as(inbox / "s999.dcm", enforce_file_format=True)
     assert not [r for r in run_once() if r["event"] == "residual_risk"]  # said once
+
+
+def test_a_few_slices_far_apart_are_not_a_volume() -> None:
+    """Four slices, three of them close and one 200 mm away: no continuous stretch of 60 mm."""
+    series = generate_uid()
+    sparse = [head_slices(head_slice(z, series=series)) for z in (0.0, 1.2, 2.4, 205.0)]
+    assert assess([s for s in sparse if s is not None]) == []
+    dense_with_a_gap = stack(64, 1.25, series=series) + [
+        f for f in [head_slices(head_slice(300.0, series=series))] if f is not None
+    ]
+    [risk] = assess(dense_with_a_gap)
+    assert risk.slices == 64 and risk.extent_mm == 78.75  # the far slice is not counted

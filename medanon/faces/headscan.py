@@ -169,11 +169,26 @@ def _series_risk(series: str, items: Sequence[HeadSlices]) -> SeriesRisk | None:
     thicknesses = [item.thickness for item in items if item.thickness]
     if thicknesses and median(thicknesses) > MAX_SPACING_MM:
         return None
-    spacing = median(b - a for a, b in pairwise(positions))
-    extent = positions[-1] - positions[0]
-    if spacing > MAX_SPACING_MM or extent < MIN_EXTENT_MM:
+    run = _longest_dense_run(positions)  # a gap wider than a slice breaks the volume
+    extent = run[-1] - run[0]
+    if len(run) < 2 or extent < MIN_EXTENT_MM:
         return None
-    return SeriesRisk(series, len(positions), spacing, extent)
+    spacing = median(b - a for a, b in pairwise(run))
+    return SeriesRisk(series, len(run), spacing, extent)
+
+
+def _longest_dense_run(positions: Sequence[float]) -> list[float]:
+    """The longest stretch of sorted positions with no gap above ``MAX_SPACING_MM`` (by extent):
+    only there is the volume continuous enough to render a face."""
+    best: list[float] = []
+    current: list[float] = []
+    for position in positions:
+        if current and position - current[-1] > MAX_SPACING_MM:
+            current = []
+        current.append(position)
+        if not best or current[-1] - current[0] > best[-1] - best[0]:
+            best = list(current)
+    return best
 
 
 def _unit_normal(orientation: Sequence[float]) -> tuple[float, float, float] | None:
