@@ -421,3 +421,17 @@ def test_cleaned_values_stay_within_their_vr_length(research: Scrubber) -> None:
     clean, _ = research.scrub_dataset(ds)
     assert len(clean.SeriesDescription) <= 64 and "LI" not in clean.SeriesDescription.upper()
     assert len(clean.ManufacturerModelName) <= 64
+
+
+def test_a_patient_named_like_a_defined_term_is_not_refused(
+    scrubber: Scrubber, tmp_path: Path
+) -> None:
+    """Mr Hand's hand X-ray: BodyPartExamined HAND is a defined term, not his name."""
+    ds = phi_dataset()
+    ds.PatientName = "HAND^Oliver"
+    ds.BodyPartExamined = "HAND"
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "HAND"]
+    source = tmp_path / "in.dcm"
+    ds.save_as(source, enforce_file_format=True)
+    result = scrubber.scrub_file(source, tmp_path / "out.dcm")
+    assert result.status == "ok", result.error

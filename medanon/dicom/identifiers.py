@@ -440,14 +440,16 @@ class Needles:
         lowered = fold_bytes(data)
         return any(needle in lowered for needle in self.needles)
 
-    def hit_ascii(self, data: bytes) -> bool:
+    def hit_ascii(self, data: bytes, min_length: int = 6) -> bool:
         """Like :meth:`hit`, without folding accents: for megabytes of binary data, where a
-        value would be written as plain ASCII bytes if at all. Unusable needles count as
-        no hit here (binary data is not decoded as text)."""
-        if not self.needles:
+        value would be written as plain ASCII bytes if at all. Only needles of ``min_length``
+        characters or more: a three-letter one turns up by chance in a megabyte of compressed
+        pixels. Unusable needles count as no hit here (binary data is not decoded as text)."""
+        needles = [n for n in self.needles if len(n) >= min_length]
+        if not needles:
             return False
         lowered = data.lower()
-        return any(needle in lowered for needle in self.needles)
+        return any(needle in lowered for needle in needles)
 
 
 def fold_bytes(data: bytes) -> bytes:

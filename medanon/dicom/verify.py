@@ -32,6 +32,9 @@ from .identifiers import Identifiers, Needles
 from .markers import IMPLEMENTATION_CLASS_UID
 from .values import ECHO_VRS
 
+# Strings whose syntax leaves no room for a name: defined terms (ImageType PERFUSION, body part
+# HAND) must not fail the file of a patient whose name is one of those words.
+SYNTAX_VRS = frozenset({"CS", "DS", "IS", "DA", "DT", "TM", "AS"})
 # Image bulk data, left out of the byte search (see verify_output).
 PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 
@@ -71,7 +74,7 @@ def _element_texts(dataset: Dataset, prefix: str = "") -> Iterator[tuple[str, st
         texts = []
         if vr in ECHO_VRS:
             texts += _as_texts(dataset[tag].value)  # decoded with the character set
-        if isinstance(raw.value, bytes):
+        if isinstance(raw.value, bytes) and vr not in SYNTAX_VRS:
             texts.append(raw.value.decode("latin-1"))  # and as bytes, whatever the VR says
         yield f"{prefix}{name}", vr, texts
 
