@@ -170,7 +170,6 @@ def decode_image(data: bytes) -> object | None:
     TIFF pages upright by their Orientation tag (see :func:`_opencv_turns_tiff`).
     """
     import cv2
-    import numpy as np
 
     array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     return None if array is None or array.size == 0 else array
@@ -803,7 +802,6 @@ def _opencv_turns_tiff() -> bool:
     would turn them twice); otherwise they are as stored and the tag is written back.
     """
     import cv2
-    import numpy as np
 
     ok, encoded = cv2.imencode(".tiff", np.zeros((1, 2), np.uint8))
     probe = _with_tiff_orientations(bytes(encoded), [6]) if ok else b""
@@ -816,7 +814,6 @@ def _rewrite_tiff(data: bytes) -> Stripped:
     page displays as before: upright pixels when OpenCV applied the orientation, else the
     stored pixels with their Orientation tag put back (:func:`_opencv_turns_tiff`)."""
     import cv2
-    import numpy as np
 
     removed = tuple(sorted(set(_tiff_descriptive_tags(data))))
     ok, pages = cv2.imdecodemulti(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)

@@ -157,7 +157,7 @@ def _person_names(dataset: Dataset, depth: int = 0) -> list[str]:
     scheduled step's performing physician...), except those read by keyword at the top."""
     found: list[str] = []
     for raw in dataset.elements():
-        vr = raw.VR or _dictionary_vr(raw.tag)
+        vr = raw.VR or dictionary_vr(raw.tag)
         if vr == "SQ":
             if _holds_no_person_name(raw):
                 continue  # not parsed just to look: most sequences hold no PN
@@ -180,7 +180,8 @@ def _holds_no_person_name(raw: object) -> bool:
     )
 
 
-def _dictionary_vr(tag: int) -> str:
+def dictionary_vr(tag: int) -> str:
+    """The dictionary's VR of ``tag`` (for implicit-VR raw elements), UN when it has none."""
     try:
         return str(dictionary_VR(tag))
     except KeyError:

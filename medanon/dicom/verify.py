@@ -21,14 +21,14 @@ from io import BytesIO
 from typing import Any
 
 from pydicom import dcmread
-from pydicom.datadict import dictionary_VR, keyword_for_tag
+from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset
 from pydicom.filereader import _read_file_meta_info
 from pydicom.multival import MultiValue
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
 from ..errors import VerificationError
-from .identifiers import Identifiers, Needles
+from .identifiers import Identifiers, Needles, dictionary_vr
 from .markers import IMPLEMENTATION_CLASS_UID
 from .values import ECHO_VRS
 
@@ -87,13 +87,6 @@ def _as_texts(value: Any) -> list[str]:
     if isinstance(value, (MultiValue, list, tuple)):
         return [str(v) for v in value]
     return [str(value)]
-
-
-def dictionary_vr(tag: int) -> str:
-    try:
-        return dictionary_VR(tag)
-    except KeyError:
-        return "UN"
 
 
 def verify_output(
