@@ -918,6 +918,7 @@ ABLATIONS: dict[str, dict[str, object]] = {
     "colour-on-grey": {"colour_on_grey": False},  # small coloured glyphs need the grey SNR
     "cut-rules": {"cut_rules": False},  # thin vertical lines stay in the grey stroke masks
     "two-char-reads": {"min_read_chars": 3},  # "AC" (initials) not a reading
+    "polarity": {"polarity": False},  # a black-hat line lighter than its band (gaps) kept
     "grow-same-line": {"grow_same_line": False},  # a longer sensitive copy of a line unused
 }
 

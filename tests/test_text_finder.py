@@ -276,3 +276,26 @@ def test_line_grows_to_its_longer_copy_from_the_sensitive_pass() -> None:
     for same_line, right in ((True, whole.x + whole.w), (False, 180)):
         config = FinderConfig(grow_plateau=False, grow_same_line=same_line)
         assert finder._grow(box, short, [whole], img, config)[2] == right
+
+
+def test_small_light_text_is_read_from_its_own_strokes_not_the_gaps_between_them() -> None:
+    """The black-hat of small light text is the row of dark gaps between its letters: aligned
+    "glyphs" of the text's height, often more of them than the letters. Ranked first, that line's
+    tile (gaps, not letters) was what OCR read, and an ID over dark texture was missed. A line
+    lighter than its band from a dark-ink mask is ranked last (``FinderConfig.polarity``)."""
+    from medanon.text import finder
+
+    def first_line_ink(seed: int, polarity: bool) -> float:
+        rng = np.random.default_rng(seed)
+        img = rng.normal(36, 20, (120, 240)).clip(0, 255).astype(np.uint8)
+        img = cv2.GaussianBlur(img, (0, 0), 1.0)
+        font = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX)[seed % 2]
+        (_, h), _ = cv2.getTextSize("H", font, 1.0, 1)
+        cv2.putText(img, "ID: 8285-107-8", (40, 60), font, 8 / h, 200, 1, cv2.LINE_AA)
+        lines, _ = finder._candidate_lines(img, FinderConfig(polarity=polarity))
+        first = next(ln for ln in lines if ln.y < 62 and ln.y + ln.h > 50 and ln.x < 100)
+        return finder._levels(img, first, FinderConfig())[0]
+
+    seeds = range(8)
+    assert any(first_line_ink(s, polarity=False) < 120 for s in seeds)  # the gaps won before
+    assert all(first_line_ink(s, polarity=True) > 120 for s in seeds)  # the letters (ink 200)

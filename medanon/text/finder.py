@@ -160,6 +160,11 @@ class FinderConfig:
     # splits glyphs into many short pieces would win on their count alone.
     whole_glyph_score: bool = True
     line_gap: float = 1.1  # horizontal gap allowed inside a line, in glyph heights
+    # A stroke mask's line whose ink is darker (top-hat) or lighter (black-hat) than the band
+    # around it on its plane is most likely the gaps between letters: its score is cut, so
+    # that the text itself, found by the other polarity, is read instead (see _polarity_ok).
+    polarity: bool = True
+    polarity_penalty: float = 0.25
     # Rendering for OCR.
     # Scale each line so its glyphs are target_glyph_px tall, or else a fixed 2x. Measured on
     # bench_text.py: the fixed 2x reads as much (glyphs too small to read at 2x are returned as
@@ -644,8 +649,12 @@ def _group_lines(
 
 def _candidate_masks(
     image: np.ndarray, config: FinderConfig
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, bool | None]]:
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, bool | None, tuple[int, int]]]:
     """Glyph-like components, one mask per detector (stroke polarity and plane, plateau, chroma).
+
+    Each comes with its kind (False: stroke or colour, None: plateau, True: sensitive pass)
+    and, for stroke masks, the plane they measure (-1 grey, else a channel) and the ink's
+    polarity there (+1 light, -1 dark; 0 for plateaus and chroma).
 
     Masks are grouped into lines one by one, never OR-ed first: the top-hat of speckle touching
     a clean plateau glyph would merge both into one shapeless component, and the black-hat of
@@ -661,12 +670,18 @@ def _candidate_masks(
         masks.append((chroma >= config.chroma_min).astype(np.uint8))
     if config.cut_rules and config.strokes:  # the grey plane's: colour flames are long too
         masks[:2] = [_without_rules(m, config) for m in masks[:2]]
-    comps = [(*_glyph_components(m, config), False) for m in masks]
+    # Each plane's top-hat finds ink lighter than its surroundings on that plane, its black-hat
+    # darker ink: (plane, sign) with plane -1 for grey, c for channel c; the chroma mask has none.
+    signs = [(p, sg) for p in range(-1, len(masks) // 2 - 1) for sg in (1, -1)]
+    comps = [
+        (*_glyph_components(m, config), False, signs[i] if i < len(signs) else (0, 0))
+        for i, m in enumerate(masks)
+    ]
     if config.plateaus:
         # An exact level isolates its glyphs even where they barely differ from the anatomy:
         # lines too faint for the stroke test are taken as from the sensitive pass.
         comps += [
-            (*_glyph_components((grey == v).astype(np.uint8), config), None)
+            (*_glyph_components((grey == v).astype(np.uint8), config), None, (0, 0))
             for v in _plateau_levels(grey, config)
         ]
     if config.sensitive and config.strokes:
@@ -674,8 +689,11 @@ def _candidate_masks(
             stroke_kernel=config.sensitive_kernel, stroke_contrast=config.sensitive_contrast
         )
         planes = _planes(image, config) if config.sensitive_colour else [grey]
-        for plane in planes:
-            comps += [(*_glyph_components(m, config), True) for m in _stroke_masks(plane, weak)]
+        for index, plane in enumerate(planes, start=-1):  # grey first, then the channels
+            comps += [
+                (*_glyph_components(m, config), True, (index, sign))
+                for m, sign in zip(_stroke_masks(plane, weak), (1, -1), strict=True)
+            ]
     return [c for c in comps if c[2].size]
 
 
@@ -738,6 +756,38 @@ def _contrast_ok(image: np.ndarray, ln: _Line, config: FinderConfig) -> bool:
     return _levels(image, ln, config)[2] >= config.stroke_contrast / 2
 
 
+def _polarity_ok(
+    image: np.ndarray, ln: _Line, polarity: tuple[int, int], config: FinderConfig
+) -> bool:
+    """Whether a line of a light-ink (top-hat) mask is lighter than the band around it, and one of
+    a dark-ink (black-hat) mask darker.
+
+    The black-hat of small light text holds the gaps between its letters, an aligned row of
+    "glyphs" of the text's own height; it can outscore the text itself (more, smaller pieces)
+    while its pixels are lighter than the band around the word. Read as the line, it gives OCR
+    a tile of gaps and the text is lost. Such a line is not dropped, only ranked below the
+    text's own line: where the text's polarity found nothing usable (dark text over textured
+    bright anatomy), the gaps' tile is still read, and often reads (measured).
+    """
+    plane, sign = polarity
+    if sign == 0:
+        return True
+    if plane < 0:
+        ink, around, _ = _levels(image, ln, config)
+        return (ink - around) * sign > 0
+    hgt, wid = image.shape[:2]
+    m = int(max(2, round(0.4 * ln.glyph)))
+    x0, y0 = max(0, ln.x - m), max(0, ln.y - m)
+    x1, y1 = min(wid, ln.x + ln.w + m), min(hgt, ln.y + ln.h + m)
+    outer = image[y0:y1, x0:x1, plane]
+    band = np.ones(outer.shape, bool)
+    band[ln.y - y0 : ln.y - y0 + ln.h, ln.x - x0 : ln.x - x0 + ln.w] = False
+    if not band.any():
+        return True
+    inner = image[ln.y : ln.y + ln.h, ln.x : ln.x + ln.w, plane]
+    return (_median(inner[ln.ink_mask()]) - _median(outer[band])) * sign > 0
+
+
 def _same_ink(image: np.ndarray, ln: _Line, piece: _Line, config: FinderConfig) -> bool:
     """Whether a piece is drawn like the line: same polarity, about the same ink level."""
     ink, around, _ = _levels(image, ln, config)
@@ -773,13 +823,16 @@ def _candidate_lines(image: np.ndarray, config: FinderConfig) -> tuple[list[_Lin
     and every piece (lines and fragments, duplicates included) for growing regions."""
     lines: list[_Line] = []
     pieces: list[_Line] = []
-    for labels, stats, kept, kind in _candidate_masks(image, config):
+    for labels, stats, kept, kind, polarity in _candidate_masks(image, config):
         for ln in _group_lines(labels, stats, kept, config):
             ln.sensitive = bool(kind)
             if not ln.worth:
                 if not ln.sensitive or config.sensitive_grow:
                     pieces.append(ln)
-            elif not ln.sensitive and _contrast_ok(image, ln, config):
+                continue
+            if config.polarity and not _polarity_ok(image, ln, polarity, config):
+                ln.score *= config.polarity_penalty
+            if not ln.sensitive and _contrast_ok(image, ln, config):
                 lines.append(ln)
                 pieces.append(ln)
             elif ln.sensitive or (kind is None and config.sensitive):
