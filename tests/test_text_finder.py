@@ -299,3 +299,35 @@ def test_small_light_text_is_read_from_its_own_strokes_not_the_gaps_between_them
     seeds = range(8)
     assert any(first_line_ink(s, polarity=False) < 120 for s in seeds)  # the gaps won before
     assert all(first_line_ink(s, polarity=True) > 120 for s in seeds)  # the letters (ink 200)
+
+
+def test_plateau_levels_skip_the_shoulder_of_a_bigger_spike() -> None:
+    """A huge overlay level drags its neighbour over the spike test too (rounding, anti-aliasing);
+    counted as a level of its own it crowded a real, fainter overlay out of the short list."""
+    from medanon.text import finder
+
+    rng = np.random.default_rng(0)
+    grey = rng.normal(128, 40, (400, 400)).clip(0, 255).astype(np.uint8)
+    flat = grey.ravel()
+    flat[:20000] = 75  # a big overlay level ...
+    flat[20000:24000] = 76  # ... and its shoulder
+    for k, v in enumerate((20, 170, 200, 230, 250, 140)):  # other overlays, 140 the faintest
+        flat[30000 + 3000 * k : 30000 + 3000 * k + (1500 if v == 140 else 2500)] = v
+    levels = finder._plateau_levels(grey, FinderConfig())
+    assert 75 in levels and 76 not in levels
+    assert 140 in levels
+
+
+def test_a_line_kept_whole_is_cut_to_the_rows_of_its_words() -> None:
+    """Anatomy joined to a line's glyphs (a Doppler flame above the text) made its box twice as
+    tall as the text; the rows of the words OCR read bound it (``FinderConfig.trim_rows``)."""
+    from medanon.text import finder
+
+    ink = np.zeros((40, 100), bool)
+    ink[20:32, 5:95:6] = True  # glyph strokes, 12 px tall
+    ink[0:20, 40:46] = True  # a flame joined to one glyph, above the line
+    ln = finder._Line(0, 100, 100, 40, 12.0, 15, True, ink, 1.0)
+    words = [(5, 120, 90, 132)]
+    assert finder._ink_box(ln, words, whole=True)[1] == 100  # the flame's top
+    x0, y0, x1, y1 = finder._ink_box(ln, words, whole=True, trim_rows=1.5)
+    assert (x0, x1) == (5, 90) and 116 <= y0 <= 120 and y1 == 132

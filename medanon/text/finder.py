@@ -139,10 +139,13 @@ class FinderConfig:
     sensitive_snr: float = 4.0  # to be reported unreadable
     sensitive_snr_read: float = 4.0  # to be shown to OCR
     plateau_faint_glyphs: int = 8  # aligned glyphs a faint plateau line needs to be reported
+    # ... and the grey levels its ink must differ from the band by (a row of that many glyphs at
+    # one exact level is text, even over anatomy a few levels away)
+    plateau_faint_contrast: float = 4.0
     sensitive_kernel: int = 15
     sensitive_colour: bool = False  # the colour channels too
     sensitive_grow: bool = True  # its pieces may extend lines found (see _grow)
-    max_plateaus: int = 6
+    max_plateaus: int = 8
     plateau_sigma: float = 6.0
     min_glyph_px: int = 2
     merged_max_h: int = 12  # px: words of smaller glyphs may be one merged component
@@ -199,6 +202,8 @@ class FinderConfig:
     grow_same_line: bool = True  # a sensitive piece holding the line needs no SNR (_same_ink)
     line_min_confidence: float = 60.0
     whole_line_text: bool = True  # a line kept whole reports every word OCR saw in it
+    # ... but only the rows of its words when its ink is this many times taller (see _ink_box)
+    trim_rows: float = 1.5
     # Letters or digits a line's words need to be called read text. Two: initials (an
     # operator's "AC") identify; such a short word must be read with more confidence.
     min_read_chars: int = 2
@@ -483,6 +488,10 @@ def _plateau_levels(grey: np.ndarray, config: FinderConfig) -> list[int]:
     excess = hist - neighbours
     significance = excess / np.sqrt(neighbours + 25.0)
     spike = (excess >= 20) & (significance >= config.plateau_sigma) & (hist <= 0.4 * grey.size)
+    # The shoulder of a spike (75 beside a huge 74) is the same overlay's anti-aliasing or
+    # rounding, not another one: only local maxima count, so they do not crowd out real levels.
+    sig = np.concatenate([[-np.inf], significance, [-np.inf]])
+    spike &= (significance >= sig[:-2]) & (significance >= sig[2:])
     levels = np.flatnonzero(spike)
     levels = levels[np.argsort(-significance[levels], kind="stable")][: config.max_plateaus]
     return sorted(int(v) for v in levels)
@@ -840,8 +849,10 @@ def _candidate_lines(image: np.ndarray, config: FinderConfig) -> tuple[list[_Lin
                 _, _, diff = _levels(image, ln, config)
                 exact = kind is None and ln.aligned
                 snr = 0.0 if exact else config.sensitive_snr_read
-                if diff >= config.sensitive_contrast / 2 and diff >= snr * ln.noise:
-                    ln.exact = exact and ln.n >= config.plateau_faint_glyphs
+                many = exact and ln.n >= config.plateau_faint_glyphs
+                least = config.plateau_faint_contrast if many else config.sensitive_contrast / 2
+                if diff >= least and diff >= snr * ln.noise:
+                    ln.exact = many
                     ln.score *= 0.5
                     lines.append(ln)
                     if config.sensitive_grow:
@@ -1175,7 +1186,12 @@ def _colour_on_grey(image: np.ndarray, ln: _Line, config: FinderConfig) -> bool:
 
 
 def _ink_box(
-    ln: _Line, words: Sequence[tuple[int, int, int, int]], *, whole: bool, rows: bool = False
+    ln: _Line,
+    words: Sequence[tuple[int, int, int, int]],
+    *,
+    whole: bool,
+    rows: bool = False,
+    trim_rows: float = 0.0,
 ) -> tuple[int, int, int, int]:
     """Tight box (x0, y0, x1, y1) of the line's ink that OCR read as words.
 
@@ -1183,6 +1199,17 @@ def _ink_box(
     text throughout (aligned glyphs) is kept whole, so a misread character is redacted too.
     """
     sel = ln.ink_mask()
+    if whole and words and trim_rows > 0:
+        # Kept whole, but not with anatomy that joined its glyphs above or below (a Doppler
+        # flame, a skull's edge): when the ink runs much taller than the words read, keep the
+        # rows of the words, with a margin for accents and descenders.
+        top, bottom = min(b[1] for b in words), max(b[3] for b in words)
+        if sel.shape[0] > trim_rows * (bottom - top) + 2:
+            m = int(np.ceil(0.15 * (bottom - top))) + 1
+            rows = np.zeros_like(sel)
+            rows[max(0, top - ln.y - m) : max(0, bottom - ln.y + m)] = True
+            if (sel & rows).any():
+                sel = sel & rows
     if not whole and words:
         keep = np.zeros_like(sel)
         m = int(np.ceil(0.5 * ln.glyph))
@@ -1337,7 +1364,9 @@ def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
             loose = ln.sensitive
             whole = ln.aligned and not loose
             box = _grow(
-                _ink_box(ln, [b for _, b in chosen], whole=whole, rows=loose),
+                _ink_box(
+                    ln, [b for _, b in chosen], whole=whole, rows=loose, trim_rows=config.trim_rows
+                ),
                 ln,
                 pieces,
                 image,
