@@ -1199,17 +1199,17 @@ def _ink_box(
     text throughout (aligned glyphs) is kept whole, so a misread character is redacted too.
     """
     sel = ln.ink_mask()
-    if whole and words and trim_rows > 0:
-        # Kept whole, but not with anatomy that joined its glyphs above or below (a Doppler
-        # flame, a skull's edge): when the ink runs much taller than the words read, keep the
-        # rows of the words, with a margin for accents and descenders.
+    if words and trim_rows > 0:
+        # Not with anatomy that joined its glyphs above or below (a Doppler flame, a skull's
+        # edge): when the ink runs much taller than the words read, keep the rows of the
+        # words, with a margin for accents and descenders.
         top, bottom = min(b[1] for b in words), max(b[3] for b in words)
         if sel.shape[0] > trim_rows * (bottom - top) + 2:
             m = int(np.ceil(0.15 * (bottom - top))) + 1
-            rows = np.zeros_like(sel)
-            rows[max(0, top - ln.y - m) : max(0, bottom - ln.y + m)] = True
-            if (sel & rows).any():
-                sel = sel & rows
+            band = np.zeros_like(sel)
+            band[max(0, top - ln.y - m) : max(0, bottom - ln.y + m)] = True
+            if (sel & band).any():
+                sel = sel & band
     if not whole and words:
         keep = np.zeros_like(sel)
         m = int(np.ceil(0.5 * ln.glyph))
