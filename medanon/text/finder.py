@@ -201,6 +201,14 @@ class FinderConfig:
     grow_plateau_max: float = 24.0  # in glyph heights, on each side
     grow_same_line: bool = True  # a sensitive piece holding the line needs no SNR (_same_ink)
     line_min_confidence: float = 60.0
+    # A learned text detector (medanon.text.detector, DBNet) extends each line found along its
+    # rows where the finder saw only part of it (see _extend_along). "auto": when installed;
+    # "off"; "required": raise OCRUnavailable when it is not installed.
+    detector: str = "auto"
+    detector_score: float = 0.5  # mean text probability of a box to use it
+    detector_unclip: float = 0.4  # growth of its boxes, times area / perimeter
+    detector_max_height: float = 1.3  # a box taller than this many line heights (+4 px) is
+    # not this line (two lines, or text and anatomy)
     whole_line_text: bool = True  # a line kept whole reports every word OCR saw in it
     # ... but only the rows of its words when its ink is this many times taller (see _ink_box)
     trim_rows: float = 1.5
@@ -1275,6 +1283,57 @@ def _snap(
     return bx0 + wx0, by0 + wy0, bx1 + wx0, by1 + wy0
 
 
+def _detector_boxes(image: np.ndarray, config: FinderConfig) -> list[tuple[int, int, int, int]]:
+    """Boxes (x0, y0, x1, y1) of the learned text detector, or none when it is off or missing
+    (``detector="required"``: missing raises :class:`OCRUnavailable`)."""
+    from medanon.text import detector
+
+    if config.detector == "off":
+        return []
+    if not detector.is_available():
+        if config.detector == "required":
+            raise OCRUnavailable(
+                f"text detector model not installed ({detector.MODEL_PACKAGE}, onnxruntime)"
+            )
+        return []
+    return [
+        (b.x0, b.y0, b.x1, b.y1)
+        for b in detector.detect_lines(image, unclip=config.detector_unclip)
+        if b.score >= config.detector_score
+    ]
+
+
+def _extend_along(
+    box: tuple[int, int, int, int],
+    boxes: Sequence[tuple[int, int, int, int]],
+    config: FinderConfig,
+) -> tuple[int, int, int, int]:
+    """A line's box (x0, y0, x1, y1) extended sideways over the detector's boxes of that line.
+
+    A detector box belongs to the line when it shares at least half the rows of the smaller of
+    the two, is not much taller (``detector_max_height``) and touches the box or lies within
+    half a line height of it. Only the columns grow: the detector's boxes carry a margin, the
+    line's rows are known from its ink.
+    """
+    x0, y0, x1, y1 = box
+    h = y1 - y0
+    changed = True
+    while changed:
+        changed = False
+        for dx0, dy0, dx1, dy1 in boxes:
+            dh = dy1 - dy0
+            if min(y1, dy1) - max(y0, dy0) < 0.5 * min(h, dh):
+                continue
+            if dh > config.detector_max_height * h + 4:
+                continue
+            if dx1 < x0 - 0.5 * h or dx0 > x1 + 0.5 * h:
+                continue
+            if dx0 < x0 or dx1 > x1:
+                x0, x1 = min(x0, dx0), max(x1, dx1)
+                changed = True
+    return x0, y0, x1, y1
+
+
 def _padded(
     box: tuple[int, int, int, int], glyph: float, config: FinderConfig, shape: tuple[int, ...]
 ) -> tuple[int, int, int, int]:
@@ -1343,6 +1402,7 @@ def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
 
     regions: list[TextRegion] = []
     taken = np.zeros(image.shape[:2], bool)
+    detected: list[tuple[int, int, int, int]] | None = None  # run once, when a line is found
     for i, ln in enumerate(lines):
         readings = per_line.get(i)
         chosen: list[tuple[_Word, tuple[int, int, int, int]]] = []
@@ -1372,6 +1432,9 @@ def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
                 image,
                 config,
             )
+            if detected is None:
+                detected = _detector_boxes(image, config)
+            box = _extend_along(box, detected, config)
             text = " ".join(w.text for w, _ in chosen)
             if whole and config.whole_line_text:
                 # The whole line is filled: judge (phi mode) all OCR saw of it, the unsure
@@ -1381,6 +1444,9 @@ def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
             region = TextRegion(*_padded(box, ln.glyph, config, image.shape), text, conf, "lines")
         elif config.report_unreadable and _unreadable_text(ln, image, config):
             box = _grow((ln.x, ln.y, ln.x + ln.w, ln.y + ln.h), ln, pieces, image, config)
+            if detected is None:
+                detected = _detector_boxes(image, config)
+            box = _extend_along(box, detected, config)
             box = _snap(box, ln, image, config)
             region = TextRegion(*_padded(box, ln.glyph, config, image.shape), "", 0.0, "unreadable")
         else:
