@@ -920,6 +920,7 @@ ABLATIONS: dict[str, dict[str, object]] = {
     "two-char-reads": {"min_read_chars": 3},  # "AC" (initials) not a reading
     "polarity": {"polarity": False},  # a black-hat line lighter than its band (gaps) kept
     "text-detector": {"detector": "off"},  # no learned detector extending lines found in part
+    "detector-alone": {"detector_alone": 0.0},  # its surest boxes not reported alone
     "trim-rows": {"trim_rows": 0.0},  # a line kept whole keeps anatomy joined above or below
     "plateau-nms(8)": {"max_plateaus": 6},  # six plateau levels (the former limit)
     "grow-same-line": {"grow_same_line": False},  # a longer sensitive copy of a line unused

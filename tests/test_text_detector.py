@@ -77,3 +77,26 @@ def test_required_detector_fails_closed_when_missing(monkeypatch: pytest.MonkeyP
     with pytest.raises(OCRUnavailable):
         find_text(img, config=FinderConfig(detector="required"))
     assert find_text(img)  # "auto": the finder alone still finds the line
+
+
+def test_a_line_no_mask_finds_is_reported_from_the_detector_alone() -> None:
+    """8 px anti-aliased coloured text over colour Doppler: no stroke, plateau or colour mask
+    gives glyphs, OCR cannot read it; the detector's sure line-shaped box is reported unread."""
+    frame = _benchmark_frames(7, 29)[28]
+    truth = next(t for t in frame.truths if t.text == "MULLER^OLGA")
+
+    def regions(config: FinderConfig) -> list:  # type: ignore[type-arg]
+        return [
+            r
+            for r in find_text(frame.image, config=config)
+            if r.x < truth.x + truth.w
+            and truth.x < r.x + r.w
+            and r.y < truth.y + truth.h
+            and truth.y < r.y + r.h
+        ]
+
+    assert regions(FinderConfig(detector_alone=0.0)) == []
+    (region,) = regions(FinderConfig())
+    assert region.source == "unreadable" and region.text == ""
+    assert region.x <= truth.x and region.x + region.w >= truth.x + truth.w
+    assert region.y <= truth.y and region.y + region.h >= truth.y + truth.h

@@ -92,6 +92,8 @@ import cv2
 import numpy as np
 
 from ..errors import MedanonError
+from . import detector
+from .detector import TextBox
 
 __all__ = ["FinderConfig", "OCRUnavailable", "TextRegion", "find_text", "is_available"]
 
@@ -206,6 +208,8 @@ class FinderConfig:
     # "off"; "required": raise OCRUnavailable when it is not installed.
     detector: str = "auto"
     detector_score: float = 0.5  # mean text probability of a box to use it
+    # ... to report a box alone, unread, where the finder found nothing (0: never)
+    detector_alone: float = 0.7
     detector_unclip: float = 0.4  # growth of its boxes, times area / perimeter
     detector_max_height: float = 1.3  # a box taller than this many line heights (+4 px) is
     # not this line (two lines, or text and anatomy)
@@ -1283,11 +1287,9 @@ def _snap(
     return bx0 + wx0, by0 + wy0, bx1 + wx0, by1 + wy0
 
 
-def _detector_boxes(image: np.ndarray, config: FinderConfig) -> list[tuple[int, int, int, int]]:
-    """Boxes (x0, y0, x1, y1) of the learned text detector, or none when it is off or missing
-    (``detector="required"``: missing raises :class:`OCRUnavailable`)."""
-    from medanon.text import detector
-
+def _detector_boxes(image: np.ndarray, config: FinderConfig) -> list[TextBox]:
+    """The learned text detector's boxes (:class:`medanon.text.detector.TextBox`), or none when
+    it is off or missing (``detector="required"``: missing raises :class:`OCRUnavailable`)."""
     if config.detector == "off":
         return []
     if not detector.is_available():
@@ -1296,17 +1298,11 @@ def _detector_boxes(image: np.ndarray, config: FinderConfig) -> list[tuple[int, 
                 f"text detector model not installed ({detector.MODEL_PACKAGE}, onnxruntime)"
             )
         return []
-    return [
-        (b.x0, b.y0, b.x1, b.y1)
-        for b in detector.detect_lines(image, unclip=config.detector_unclip)
-        if b.score >= config.detector_score
-    ]
+    return detector.detect_lines(image, unclip=config.detector_unclip)
 
 
 def _extend_along(
-    box: tuple[int, int, int, int],
-    boxes: Sequence[tuple[int, int, int, int]],
-    config: FinderConfig,
+    box: tuple[int, int, int, int], boxes: Sequence[TextBox], config: FinderConfig
 ) -> tuple[int, int, int, int]:
     """A line's box (x0, y0, x1, y1) extended sideways over the detector's boxes of that line.
 
@@ -1320,7 +1316,10 @@ def _extend_along(
     changed = True
     while changed:
         changed = False
-        for dx0, dy0, dx1, dy1 in boxes:
+        for b in boxes:
+            if b.score < config.detector_score:
+                continue
+            dx0, dy0, dx1, dy1 = b.x0, b.y0, b.x1, b.y1
             dh = dy1 - dy0
             if min(y1, dy1) - max(y0, dy0) < 0.5 * min(h, dh):
                 continue
@@ -1402,7 +1401,7 @@ def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
 
     regions: list[TextRegion] = []
     taken = np.zeros(image.shape[:2], bool)
-    detected: list[tuple[int, int, int, int]] | None = None  # run once, when a line is found
+    detected: list[TextBox] | None = None  # the learned detector's boxes, once, when needed
     for i, ln in enumerate(lines):
         readings = per_line.get(i)
         chosen: list[tuple[_Word, tuple[int, int, int, int]]] = []
@@ -1461,4 +1460,19 @@ def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
         regions.append(
             TextRegion(*_padded(b, 0.0, config, image.shape), word.text, word.conf, "frame")
         )
+
+    if config.detector_alone > 0:
+        # Lines no detector of the finder saw (small coloured text over colour Doppler): the
+        # learned detector's surest line-shaped boxes, reported unread.
+        if detected is None:
+            detected = _detector_boxes(image, config)
+        for b in detected:
+            x0, y0, x1, y1 = b.x0, b.y0, b.x1, b.y1
+            w, h = x1 - x0, y1 - y0
+            if b.score < config.detector_alone or w < 2 * h or h > config.max_glyph_px:
+                continue
+            if taken[y0:y1, x0:x1].mean() > 0.2:
+                continue
+            regions.append(TextRegion(x0, y0, w, h, "", 0.0, "unreadable"))
+            taken[y0:y1, x0:x1] = True
     return sorted(regions, key=lambda r: (r.y, r.x, r.h, r.w, r.source, r.text))
