@@ -52,6 +52,7 @@ from .raster import (
     strip_metadata,
     to_displayed,
     to_stored,
+    unsupported_format,
 )
 
 LAYOUTS = ("mirror", "pseudonymous")
@@ -260,6 +261,8 @@ class Scrubber:
                 raise InputError("output would replace the input")
             raw = read_bytes(source)
             image_format = detect_format(raw) if raw[128:132] != b"DICM" else None
+            if image_format is None and raw[128:132] != b"DICM":
+                _refuse_unsupported(raw)
             if image_format is not None:
                 data, outcome = self._scrub_image(raw, image_format)
                 name = PurePosixPath("images", self.image_name(raw, image_format))
@@ -353,6 +356,7 @@ class Scrubber:
         """
         image_format = detect_format(raw)
         if image_format is None:
+            _refuse_unsupported(raw)
             raise InputError("not a supported image (PNG, JPEG, TIFF, BMP, WebP)")
         return self._scrub_image(raw, image_format)
 
@@ -539,6 +543,17 @@ def _refuse_other_pixels(dataset: Dataset) -> None:
                 f"pixels in {site.kind} {site.path} are not cleaned by the pixel stages; "
                 "remove them (Clean Graphics, or the profile's actions) or clean them elsewhere"
             )
+
+
+def _refuse_unsupported(raw: bytes) -> None:
+    """Name a known format medanon does not handle (a phone's HEIC photo, a GIF), instead of
+    reporting it as a damaged DICOM file."""
+    other = unsupported_format(raw)
+    if other is not None:
+        raise InputError(
+            f"{other} files are not supported (DICOM, PNG, JPEG, TIFF, BMP and WebP are);"
+            " convert it to one of those"
+        )
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -66,6 +66,38 @@ def detect_format(data: bytes) -> str | None:
     return None
 
 
+# Formats recognised by their signature but not handled: named in the error, so that a phone's
+# HEIC photo or an animated GIF is not reported as "not a DICOM file".
+_UNSUPPORTED_BRANDS = {
+    b"heic": "HEIC",
+    b"heix": "HEIC",
+    b"hevc": "HEIC",
+    b"heim": "HEIC",
+    b"heis": "HEIC",
+    b"mif1": "HEIF",
+    b"msf1": "HEIF",
+    b"avif": "AVIF",
+    b"avis": "AVIF",
+}
+
+
+def unsupported_format(data: bytes) -> str | None:
+    """The name of a known image or document format medanon does not handle, or None."""
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if data[4:8] == b"ftyp":
+        return _UNSUPPORTED_BRANDS.get(data[8:12])
+    if data.startswith(b"\x00\x00\x00\x0cjP  \r\n\x87\n") or data.startswith(b"\xff\x4f\xff\x51"):
+        return "JPEG 2000"
+    if data.startswith(b"\xff\x0a") or data.startswith(b"\x00\x00\x00\x0cJXL \r\n\x87\n"):
+        return "JPEG XL"
+    if data.startswith(b"%PDF-"):
+        return "PDF"
+    if data.startswith(b"PK\x03\x04"):
+        return "ZIP archive"
+    return None
+
+
 @dataclass(frozen=True)
 class Stripped:
     """Result of :func:`strip_metadata`: new bytes and what was removed (names, no values)."""

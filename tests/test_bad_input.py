@@ -629,3 +629,24 @@ def test_junk_after_the_dataset_is_not_named_by_its_bytes(tmp_path: Path) -> Non
     record = json.loads(report.read_text().splitlines()[0])
     assert record["status"] == "failed" and record["output"] == str(out)
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("head", "name"),
+    [
+        (b"GIF89a\x10\x00\x10\x00\x00\x00\x00;", "GIF"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "HEIC"),
+        (b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf", "AVIF"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF"),
+        (b"\x00\x00\x00\x0cjP  \r\n\x87\n\x00\x00\x00\x14ftypjp2 ", "JPEG 2000"),
+    ],
+)
+def test_known_unsupported_formats_are_named(head: bytes, name: str, tmp_path: Path) -> None:
+    """A phone's HEIC photo or a GIF fails with its format named, not as a damaged DICOM file."""
+    path = tmp_path / "photo.bin"
+    path.write_bytes(head + bytes(300))
+    out = tmp_path / "out"
+    code, _, stderr = _cli(str(path), "-o", str(out), "-q")
+    assert code == 1
+    assert f"{name} files are not supported" in stderr and str(path) in stderr
+    assert not out.exists() or not any(out.iterdir())
