@@ -67,8 +67,11 @@ machine, see ``benchmarks/bench_text.py`` and ``shared/docs/field-notes.md``):
    as the ink, an initial, a slash): each box grows along its baseline to the pieces beside it
    that any detector found and that are drawn like the line (a longer copy of the line from
    the sensitive pass too, whose band is too noisy for that pass alone), and to glyph-sized
-   components at the line's exact ink level (a second binarisation at the plateau). Boxes are
-   then snapped to
+   components at the line's exact ink level (a second binarisation at the plateau), then over
+   the boxes a learned text-line detector (:mod:`medanon.text.detector`, DBNet) draws on the
+   same rows: where a word touches anatomy of its ink's brightness, a rule or a frame edge, no
+   component looks like a glyph, but the network still sees the line. Its surest boxes where
+   the finder found nothing are reported too, unread. Boxes are then snapped to
    the ink, moving out one pixel where the anti-aliased edge continues, instead of a blind
    padding on every side.
 
