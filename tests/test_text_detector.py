@@ -70,7 +70,9 @@ def test_lines_found_in_part_are_completed_by_the_detector(index: int, text: str
     assert coverage(FinderConfig()) >= 0.95
 
 
-def test_required_detector_fails_closed_when_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_required_detector_fails_closed_when_missing(
+    monkeypatch: pytest.MonkeyPatch, fresh_sessions: None
+) -> None:
     monkeypatch.setattr(detector, "model_path", lambda: None)
     img = np.full((80, 300), 10, np.uint8)
     cv2.putText(img, "SMITH JOHN", (10, 50), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 240, 2)
@@ -97,6 +99,73 @@ def test_a_line_no_mask_finds_is_reported_from_the_detector_alone() -> None:
 
     assert regions(FinderConfig(detector_alone=0.0)) == []
     (region,) = regions(FinderConfig())
-    assert region.source == "unreadable" and region.text == ""
+    assert region.source == "detector" and region.text == ""
     assert region.x <= truth.x and region.x + region.w >= truth.x + truth.w
     assert region.y <= truth.y and region.y + region.h >= truth.y + truth.h
+
+
+@pytest.mark.parametrize(("font", "scale"), [(cv2.FONT_HERSHEY_DUPLEX, 1.0), (0, 0.8), (0, 0.45)])
+def test_a_line_reported_by_the_detector_alone_is_snapped_to_all_its_ink(
+    font: int, scale: float
+) -> None:
+    """The detector's box has a thin margin (``detector_unclip``): reported alone as it was, it
+    left the tops of 16-20 px glyphs outside the fill (found by an audit). It is snapped out to
+    the ink now. The finder's own masks are off here, so only the detector sees the line."""
+    cfg = FinderConfig(strokes=False, plateaus=False, colour_channels=False, sensitive=False)
+    img = np.full((120, 520), 25, np.uint8)
+    cv2.putText(img, "JOHN SMITH 1961", (30, 70), font, scale, 235, 1, cv2.LINE_AA)
+    ink = img > 80
+    regions = find_text(img, config=cfg)
+    assert regions and {r.source for r in regions} == {"detector"}
+    covered = np.zeros_like(ink)
+    for r in regions:
+        covered[r.y : r.y + r.h, r.x : r.x + r.w] = True
+    assert not (ink & ~covered).any()
+
+
+def test_detector_regions_inside_an_ultrasound_area_are_kept() -> None:
+    """Unread shapes inside an ultrasound image area are speckle and dropped; a line the learned
+    detector saw alone there (an 8 px label over Doppler) is kept, in every mode."""
+    from medanon.dicom.identifiers import Identifiers
+    from medanon.pixels.redact import select_regions
+    from medanon.text import TextRegion
+
+    speckle = TextRegion(50, 50, 30, 6, "", 0.0, "unreadable")
+    label = TextRegion(60, 80, 48, 10, "", 0.0, "detector")
+    area = [(0, 0, 200, 200)]
+    for mode in ("all", "phi"):
+        chosen, _ = select_regions([speckle, label], mode, Identifiers(), area)
+        assert chosen == [label]
+
+
+@pytest.fixture
+def fresh_sessions():  # type: ignore[no-untyped-def]
+    """The detector's per-thread session (or remembered failure) cleared around a test."""
+    detector._local.__dict__.clear()
+    yield
+    detector._local.__dict__.clear()
+
+
+def test_a_broken_model_counts_as_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_sessions: None
+) -> None:
+    """A truncated model file (an interrupted download) made every image fail with a traceback,
+    in the default "auto" mode too (found by an audit). It is loaded to check availability:
+    "auto" then goes on without it, "required" fails closed with the reason."""
+    model = tmp_path / detector.MODEL_FILE
+    model.write_bytes(b"\x08\x07\x12\x04trun")
+    monkeypatch.setattr(detector, "model_path", lambda: model)
+    assert not detector.is_available()
+    assert "cannot be loaded" in (detector.unavailable_reason() or "")
+    img = np.full((80, 300), 10, np.uint8)
+    cv2.putText(img, "SMITH JOHN", (10, 50), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 240, 2)
+    assert find_text(img)  # auto: the finder alone
+    with pytest.raises(OCRUnavailable, match="text detector unavailable"):
+        find_text(np.zeros((40, 40), np.uint8), config=FinderConfig(detector="required"))
+
+
+def test_detector_setting_is_checked() -> None:
+    with pytest.raises(ValueError, match="detector must be"):
+        FinderConfig(detector="on")
+    with pytest.raises(ValueError, match="engine must be"):
+        FinderConfig(engine="tesseract")

@@ -123,7 +123,13 @@ def select_regions(
 ) -> tuple[list[TextRegion], int]:
     """Regions to fill under ``mode``, and how many were kept as benign."""
     if image_areas:
-        regions = [r for r in regions if r.text.strip() or not _inside_any(r, image_areas)]
+        # Inside an ultrasound image, shapes that merely look like text are most often speckle;
+        # a line the learned detector saw alone, surely, is kept (8 px labels over Doppler).
+        regions = [
+            r
+            for r in regions
+            if r.text.strip() or r.source == "detector" or not _inside_any(r, image_areas)
+        ]
     if mode == "all":
         return list(regions), 0
     if mode == "none":
@@ -167,7 +173,7 @@ def identifying(region: TextRegion, identifiers: Identifiers) -> bool:
     """Whether a text region may identify (phi mode): unreadable text counts, since it cannot
     be judged; OCR errors are tolerated on the header's names and IDs (edit distance)."""
     text = region.text.strip()
-    if not text or region.source == "unreadable":
+    if not text or region.source in ("unreadable", "detector"):
         return True
     if identifiers.find(text):
         return True

@@ -64,29 +64,62 @@ def model_path() -> Path | None:
     return None
 
 
+class DetectorUnavailable(RuntimeError):
+    """The model file or ONNX Runtime is missing, or the model cannot be loaded."""
+
+
+def unavailable_reason() -> str | None:
+    """Why the detector cannot run here (missing or unloadable model or runtime), or None.
+
+    The model is loaded to find out (once per thread, ~0.1 s): a file that is there but
+    truncated (an interrupted download into the same folder) must count as missing, not fail
+    every image later.
+    """
+    try:
+        _session()
+    except DetectorUnavailable as exc:
+        return str(exc)
+    return None
+
+
 def is_available() -> bool:
-    """Whether the model file and ONNX Runtime are installed."""
-    return model_path() is not None and importlib.util.find_spec("onnxruntime") is not None
+    """Whether the model and ONNX Runtime are installed and load."""
+    return unavailable_reason() is None
 
 
 def _session() -> Any:
-    """The ONNX Runtime session of this thread (loading costs ~0.1 s, once)."""
+    """The ONNX Runtime session of this thread (loading costs ~0.1 s, once); a failure to load
+    is remembered for the thread and raised as :class:`DetectorUnavailable`."""
     session = getattr(_local, "session", None)
+    if isinstance(session, DetectorUnavailable):
+        raise session
     if session is None:
-        import onnxruntime as ort
+        try:
+            session = _load()
+        except DetectorUnavailable as exc:
+            _local.session = exc
+            raise
+        _local.session = session
+    return session
 
-        path = model_path()
-        if path is None:
-            raise FileNotFoundError(f"{MODEL_FILE} not found (install {MODEL_PACKAGE})")
+
+def _load() -> Any:
+    path = model_path()
+    if path is None:
+        raise DetectorUnavailable(f"{MODEL_FILE} not found (install {MODEL_PACKAGE})")
+    try:
+        import onnxruntime as ort
+    except Exception as exc:  # missing, or a broken install
+        reason = f"onnxruntime cannot be imported ({type(exc).__name__})"
+        raise DetectorUnavailable(reason) from None
+    try:
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        session = ort.InferenceSession(
-            path.read_bytes(), options, providers=["CPUExecutionProvider"]
-        )
-        _local.session = session
-    return session
+        return ort.InferenceSession(path.read_bytes(), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # a truncated or foreign file
+        raise DetectorUnavailable(f"{MODEL_FILE} cannot be loaded ({type(exc).__name__})") from None
 
 
 def detect_lines(

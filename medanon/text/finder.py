@@ -89,7 +89,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -112,7 +112,8 @@ class TextRegion:
     ``text`` is what OCR read (empty when the region looks like text but could not be read),
     ``confidence`` Tesseract's mean word confidence (0-100; 0 for unreadable regions) and
     ``source`` the pass that found it: ``"lines"`` (candidate lines), ``"frame"`` (the whole-frame
-    plain pass) or ``"unreadable"``.
+    plain pass), ``"unreadable"`` (looks like text, OCR could not read it) or ``"detector"`` (a
+    line only the learned text detector saw, unread).
     """
 
     x: int
@@ -211,8 +212,10 @@ class FinderConfig:
     # "off"; "required": raise OCRUnavailable when it is not installed.
     detector: str = "auto"
     detector_score: float = 0.5  # mean text probability of a box to use it
-    # ... to report a box alone, unread, where the finder found nothing (0: never)
+    # ... to report a box alone, unread, where the finder found nothing (0: never; source
+    # "detector"), snapped out to its ink by up to this share of its height (see _snap_alone)
     detector_alone: float = 0.7
+    detector_alone_pad: float = 0.25
     detector_unclip: float = 0.4  # growth of its boxes, times area / perimeter
     detector_max_height: float = 1.3  # a box taller than this many line heights (+4 px) is
     # not this line (two lines, or text and anatomy)
@@ -240,6 +243,12 @@ class FinderConfig:
     # "tesserocr" or "binary" force one.
     engine: str = "auto"
     tessdata: str | None = None  # folder of *.traineddata; None: $TESSDATA_PREFIX, the binary's
+
+    def __post_init__(self) -> None:
+        if self.detector not in ("auto", "off", "required"):
+            raise ValueError(f"detector must be 'auto', 'off' or 'required', not {self.detector!r}")
+        if self.engine not in ("auto", "tesserocr", "binary"):
+            raise ValueError(f"engine must be 'auto', 'tesserocr' or 'binary', not {self.engine!r}")
 
 
 # --------------------------------------------------------------------------- availability
@@ -327,6 +336,10 @@ def is_available(tesseract: str = "tesseract") -> bool:
 def _check_available(config: FinderConfig) -> None:
     if _in_process(config) is None and _tesseract_path(config.tesseract) is None:
         raise OCRUnavailable(f"Tesseract binary {config.tesseract!r} not found or not runnable")
+    if config.detector == "required":
+        reason = detector.unavailable_reason()
+        if reason is not None:
+            raise OCRUnavailable(f"text detector unavailable: {reason}")
 
 
 # --------------------------------------------------------------------------- OCR
@@ -1290,16 +1303,46 @@ def _snap(
     return bx0 + wx0, by0 + wy0, bx1 + wx0, by1 + wy0
 
 
+def _snap_alone(
+    box: tuple[int, int, int, int], image: np.ndarray, config: FinderConfig
+) -> tuple[int, int, int, int]:
+    """A box only the learned detector saw, snapped out to its ink like a line's (:func:`_snap`).
+
+    Its margin was cut (``detector_unclip``) and no glyph component marks the ink: the ink is
+    the smaller Otsu class of the box on the plane (grey or a channel) that splits it best, and
+    the box moves out while that ink continues, by up to ``detector_alone_pad`` of its height.
+    """
+    x0, y0, x1, y1 = box
+    sl = (slice(y0, y1), slice(x0, x1))
+    best, ink = -1.0, None
+    planes = [_grey(image)] + ([image[:, :, c] for c in range(3)] if image.ndim == 3 else [])
+    for plane in planes:
+        crop = np.ascontiguousarray(plane[sl])
+        _, split = cv2.threshold(crop, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        high = split.astype(bool)
+        if high.all() or not high.any():
+            continue
+        low_mean, high_mean = float(crop[~high].mean()), float(crop[high].mean())
+        share = float(high.mean())
+        separation = share * (1 - share) * (high_mean - low_mean) ** 2
+        if separation > best:
+            best, ink = separation, (high if share <= 0.5 else ~high)
+    if ink is None:
+        return box
+    ln = _Line(x0, y0, x1 - x0, y1 - y0, float(y1 - y0), int(ink.sum()), False, ink, 0.0)
+    steps = max(1, int(np.ceil(config.detector_alone_pad * (y1 - y0))))
+    return _snap(box, ln, image, replace(config, snap_px=steps))
+
+
 def _detector_boxes(image: np.ndarray, config: FinderConfig) -> list[TextBox]:
     """The learned text detector's boxes (:class:`medanon.text.detector.TextBox`), or none when
     it is off or missing (``detector="required"``: missing raises :class:`OCRUnavailable`)."""
     if config.detector == "off":
         return []
-    if not detector.is_available():
+    reason = detector.unavailable_reason()
+    if reason is not None:
         if config.detector == "required":
-            raise OCRUnavailable(
-                f"text detector model not installed ({detector.MODEL_PACKAGE}, onnxruntime)"
-            )
+            raise OCRUnavailable(f"text detector unavailable: {reason}")
         return []
     return detector.detect_lines(image, unclip=config.detector_unclip)
 
@@ -1470,12 +1513,13 @@ def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
         if detected is None:
             detected = _detector_boxes(image, config)
         for b in detected:
-            x0, y0, x1, y1 = b.x0, b.y0, b.x1, b.y1
-            w, h = x1 - x0, y1 - y0
-            if b.score < config.detector_alone or w < 2 * h or h > config.max_glyph_px:
+            w, h = b.x1 - b.x0, b.y1 - b.y0
+            # Text that tall is read by OCR when it is text (unreadable_max_glyph).
+            if b.score < config.detector_alone or w < 2 * h or h > config.unreadable_max_glyph:
                 continue
-            if taken[y0:y1, x0:x1].mean() > 0.2:
+            if taken[b.y0 : b.y1, b.x0 : b.x1].mean() > 0.2:
                 continue
-            regions.append(TextRegion(x0, y0, w, h, "", 0.0, "unreadable"))
+            x0, y0, x1, y1 = _snap_alone((b.x0, b.y0, b.x1, b.y1), image, config)
+            regions.append(TextRegion(x0, y0, x1 - x0, y1 - y0, "", 0.0, "detector"))
             taken[y0:y1, x0:x1] = True
     return sorted(regions, key=lambda r: (r.y, r.x, r.h, r.w, r.source, r.text))
