@@ -710,3 +710,99 @@ def test_a_scalar_prelu_slope_is_not_rewritten() -> None:
         return ort.InferenceSession(m, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
 
     assert np.array_equal(run(rewritten), run(per_channel))
+
+
+def _tile_rects_reference(mask: np.ndarray, tile: int) -> list[tuple[int, int, int, int]]:
+    """The tiles' rectangles as the fifth speed pass computed them (numpy's any, no shortcut)."""
+    ny, nx = mask.shape
+    ty, tx = -(-ny // tile), -(-nx // tile)
+    padded = np.zeros((ty * tile, tx * tile), bool)
+    padded[:ny, :nx] = mask
+    marked = padded.reshape(ty, tile, tx, tile).any(axis=(1, 3))
+    rects: list[list[int]] = []
+    above: dict[tuple[int, int], list[int]] = {}
+    for r in range(ty):
+        here: dict[tuple[int, int], list[int]] = {}
+        c = 0
+        while c < tx:
+            if not marked[r, c]:
+                c += 1
+                continue
+            c1 = c
+            while c1 < tx and marked[r, c1]:
+                c1 += 1
+            rect = above.get((c, c1))
+            if rect is None:
+                rect = [c, r, c1, r + 1]
+                rects.append(rect)
+            rect[3] = r + 1
+            here[(c, c1)] = rect
+            c = c1
+        above = here
+    return [
+        (x0 * tile, y0 * tile, min(x1 * tile, nx), min(y1 * tile, ny)) for x0, y0, x1, y1 in rects
+    ]
+
+
+def test_tile_rects_shortcut_and_maxima_give_the_same_rectangles() -> None:
+    """A mask set everywhere takes a shortcut, and tiles are marked by maxima over rows and
+    columns (sixth speed pass): the same rectangles as before on masks of every density."""
+    from medanon.faces.detect import _tile_rects
+
+    rng = np.random.default_rng(6)
+    for _ in range(1500):
+        ny, nx = (int(v) for v in rng.integers(0, 50, 2))
+        mask = rng.random((ny, nx)) < rng.choice([0.0, 0.02, 0.2, 0.6, 1.0])
+        tile = int(rng.choice([4, 8, 16]))
+        assert _tile_rects(mask, tile) == _tile_rects_reference(mask, tile)
+    assert _tile_rects(np.ones((115, 155), bool), 8) == [(0, 0, 155, 115)]
+
+
+def test_as_rgb_is_as_bgr_swapped_back() -> None:
+    from medanon.faces.detect import _as_rgb, _swap_rb
+
+    rng = np.random.default_rng(3)
+    for shape in ((7, 9), (7, 9, 1), (7, 9, 3), (7, 9, 4)):
+        image = rng.integers(0, 256, shape, dtype=np.uint8)
+        for view in (image, image[::2, 1::2]):
+            rgb = _as_rgb(view)
+            assert rgb.flags.c_contiguous and rgb.shape == (*view.shape[:2], 3)
+            assert rgb.tobytes() == _swap_rb(as_bgr(view)).tobytes()
+    with pytest.raises(TypeError):
+        _as_rgb(np.zeros((3, 4), np.uint16))
+    with pytest.raises(ValueError):
+        _as_rgb(np.zeros((3, 4, 2), np.uint8))
+
+
+class _BgrOnly:
+    """A backend seen only through ``detect_bgr``: the path before the RGB native pass."""
+
+    def __init__(self, backend: object) -> None:
+        self.backend = backend
+        self.name = backend.name  # type: ignore[attr-defined]
+        self.min_face_px = backend.min_face_px  # type: ignore[attr-defined]
+
+    def is_available(self) -> bool:
+        return self.backend.is_available()  # type: ignore[attr-defined]
+
+    def detect_bgr(self, bgr: np.ndarray) -> list[Face]:
+        return self.backend.detect_bgr(bgr)  # type: ignore[attr-defined]
+
+
+@needs_detector
+def test_native_pass_in_rgb_finds_what_the_bgr_path_finds(astronaut: np.ndarray) -> None:
+    """The default detector hands its RGB backend the image as RGB, without the BGR copy and
+    its swap back: the same faces, with scores to the bit, on colour, grey and RGBA input,
+    with and without the overview and mirrored passes."""
+    from medanon.faces import MultiPassDetector
+
+    grey = np.ascontiguousarray(astronaut[:, :, 1])
+    rgba = np.dstack([astronaut, np.full(astronaut.shape[:2], 255, np.uint8)])
+    big = np.ascontiguousarray(np.tile(astronaut, (2, 2, 1)))  # 1024 px: an overview pass
+    for flip in (False, True):
+        new = MultiPassDetector(DETECTOR.backend, flip=flip)
+        old = MultiPassDetector(_BgrOnly(DETECTOR.backend), flip=flip)
+        for image in (astronaut, grey, rgba, big):
+            found = new.detect(image)
+            assert found and found == old.detect(image)
+            assert [f.score for f in found] == [f.score for f in old.detect(image)]
