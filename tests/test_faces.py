@@ -684,7 +684,7 @@ def test_a_scalar_prelu_slope_is_not_rewritten() -> None:
     BatchNormalization it made a model that loads and then fails (found by an audit). A
     per-channel slope is rewritten, to the same numbers."""
     ort = pytest.importorskip("onnxruntime")
-    from medanon.faces import detect as d
+    from medanon.faces import onnx_graph as d
 
     def value_info(name: str, dims: tuple[int, ...]) -> bytes:
         shape = b"".join(d._pb_bytes(1, d._pb_int(1, v)) for v in dims)
