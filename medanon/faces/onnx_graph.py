@@ -265,16 +265,28 @@ def _proposal_heads_merged(model: bytes) -> bytes:
         return model
 
 
-def _merge_proposal_heads(model: bytes) -> bytes:
-    """:func:`_proposal_heads_merged`, raising (or returning the model) when it does not fit."""
+def _onnx_parts(
+    model: bytes,
+) -> tuple[
+    dict[str, np.ndarray],
+    list[tuple[int, int | bytes, bytes]],
+    dict[int, tuple[bytes, list[str], list[str]]],
+]:
+    """A model's float tensors by name, its graph's fields in order, and its nodes (operator,
+    inputs, outputs) by their index among those fields."""
     graph = _onnx_graph(model)
-    tensors = _onnx_float_tensors(graph)
     fields = list(_pb_fields(graph))
     nodes = {
         i: _onnx_node_io(value)  # type: ignore[arg-type]
         for i, (field, value, _) in enumerate(fields)
         if field == _PB_GRAPH_NODE
     }
+    return _onnx_float_tensors(graph), fields, nodes
+
+
+def _merge_proposal_heads(model: bytes) -> bytes:
+    """:func:`_proposal_heads_merged`, raising (or returning the model) when it does not fit."""
+    tensors, fields, nodes = _onnx_parts(model)
     producer = {out: i for i, (_, _, outs) in nodes.items() for out in outs}
     outputs = [
         _onnx_value_info_name(value)  # type: ignore[arg-type]
@@ -380,14 +392,7 @@ def _pooled_channels_padded(model: bytes) -> bytes:
 
 def _pad_pooled_channels(model: bytes) -> bytes:
     """:func:`_pooled_channels_padded`, raising on bytes it cannot parse."""
-    graph = _onnx_graph(model)
-    tensors = _onnx_float_tensors(graph)
-    fields = list(_pb_fields(graph))
-    nodes = {
-        i: _onnx_node_io(value)  # type: ignore[arg-type]
-        for i, (field, value, _) in enumerate(fields)
-        if field == _PB_GRAPH_NODE
-    }
+    tensors, fields, nodes = _onnx_parts(model)
     users: dict[str, list[int]] = {}
     for i, (_, inputs, _) in nodes.items():
         for name in inputs:
