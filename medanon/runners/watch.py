@@ -430,9 +430,7 @@ class Watcher:
         while True:
             self._wake.clear()
             self._drain_events()
-            if self._stop_signal is not None:
-                self.log("stopping", signal=self._stop_signal, in_flight=len(self._inflight))
-                self._stop_signal = None
+            self._log_stopping()
             now = time.monotonic()
             if now >= next_poll:
                 self._scan(config.inbox)
@@ -447,6 +445,7 @@ class Watcher:
                 self._status()
                 next_status = now + config.status_every
             if self._stop and not self._inflight:
+                self._log_stopping()  # a signal that came after this round's first check
                 break
             if config.once and self._idle():
                 break
@@ -526,6 +525,13 @@ class Watcher:
             self.log("warning", message=f"no filesystem events ({_os(exc)}): polling only")
             return
         self._observer = observer
+
+    def _log_stopping(self) -> None:
+        """Log the stop a signal asked for (the handler itself may not log: no lock there)."""
+        name = self._stop_signal
+        if name is not None:
+            self._stop_signal = None
+            self.log("stopping", signal=name, in_flight=len(self._inflight))
 
     def _shutdown(self) -> None:
         if self._observer is not None:
