@@ -226,6 +226,7 @@ class FinderConfig:
     # operator's "AC") identify; such a short word must be read with more confidence.
     min_read_chars: int = 2
     short_read_confidence: float = 90.0
+    short_reads_upper: bool = True  # ... and have no lower-case letter
     # Boxes are snapped to the ink, anti-aliased fringe included (_snap), then padded, in glyph
     # heights plus pad_px. Measured on bench_text.py: snapping one pixel out where there is ink
     # covers nearly as much text as the former blind padding (0.25 x, 0.05 y glyph heights
@@ -1463,6 +1464,9 @@ def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
         read = alnum >= config.min_read_chars and conf >= (
             config.line_min_confidence if alnum >= 3 else config.short_read_confidence
         )
+        if read and alnum < 3 and config.short_reads_upper:
+            # Initials are written in capitals; "af" or "ee" read in anatomy are not.
+            read = not any(c.islower() for w, _ in chosen for c in w.text)
         if read:
             # A line of the sensitive pass may hold anatomy too: keep only the ink where OCR
             # read words (rows and columns).
