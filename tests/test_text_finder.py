@@ -344,7 +344,7 @@ def test_a_line_kept_whole_is_cut_to_the_rows_of_its_words() -> None:
 
 def test_two_letter_reads_count_only_in_capitals() -> None:
     """Two letters read with confidence are an operator's initials ("AC"), written in capitals;
-    "af" or "ee" read in anatomy were filled as text (0.2% of a benchmark's non-text pixels)."""
+    "af" or "ee" read in anatomy were filled as text (0.02% of a benchmark's non-text pixels)."""
     img = np.full((80, 160), 10, np.uint8)
     draw(img, "ok", (40, 50), 22, 255)
     lower = find_text(img)
