@@ -46,6 +46,17 @@ def summary(policy: Policy) -> str:
         f"pseudonyms   PatientID {policy.patient_id_template!r}, "
         f"PatientName {policy.patient_name_template!r}",
         f"date shift   up to {policy.max_shift_days} days back, one keyed offset per patient",
+        f"pixels       burned-in text {policy.pixel_text}"
+        + (f", {len(policy.pixel_boxes)} fixed box(es)" if policy.pixel_boxes else "")
+        + (f", {len(policy.pixel_rules)} region rule(s)" if policy.pixel_rules else ""),
+        "faces        "
+        + (f"covered in photographs ({policy.face_search} search)" if policy.faces else "kept"),
+        "verdict      "
+        + (
+            f"{policy.verdict_channel} ({policy.verdict_jurisdiction})"
+            if policy.verdict_channel
+            else "none"
+        ),
     ]
     if policy.overrides:
         lines.append("overrides")

@@ -156,6 +156,9 @@ def test_profile_commands() -> None:
     assert listing.exit_code == 0 and "research" in listing.output and "social" in listing.output
     show = runner.invoke(main, ["profile", "show", "research"])
     assert "retain-longitudinal-modified-dates" in show.output and "PatientName" in show.output
+    social = runner.invoke(main, ["profile", "show", "social"]).output
+    assert "burned-in text all" in social and "covered in photographs (thorough search)" in social
+    assert "verdict      social (fr)" in social
     statement = runner.invoke(main, ["profile", "show", "research", "--conformance"])
     assert statement.exit_code == 0
     for phrase in (
