@@ -139,15 +139,16 @@ def detect_lines(
     """
     import cv2
 
-    if image.ndim == 2:
-        bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    else:
-        bgr = cv2.cvtColor(np.ascontiguousarray(image[:, :, :3]), cv2.COLOR_RGB2BGR)
-    h, w = bgr.shape[:2]
+    h, w = image.shape[:2]
     ratio = min(1.0, max_side / max(h, w))
     nh = max(32, round(h * ratio / 32) * 32)
     nw = max(32, round(w * ratio / 32) * 32)
-    x = cv2.resize(bgr, (nw, nh), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    # Resized first, then made BGR (the order commutes: the same pixels), so that a huge grey
+    # image is not first copied to three channels at full size.
+    plane = image if image.ndim == 2 else np.ascontiguousarray(image[:, :, :3])
+    small = cv2.resize(plane, (nw, nh), interpolation=cv2.INTER_LINEAR)
+    code = cv2.COLOR_GRAY2BGR if small.ndim == 2 else cv2.COLOR_RGB2BGR
+    x = cv2.cvtColor(small, code).astype(np.float32)
     x = (x * (2.0 / 255.0) - 1.0).transpose(2, 0, 1)[None]  # (x / 255 - 0.5) / 0.5, NCHW
     session = _session()
     prob = session.run(None, {session.get_inputs()[0].name: x})[0][0, 0]
