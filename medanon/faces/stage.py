@@ -60,13 +60,26 @@ def clean_image_faces(
     shown (scaled to 0-255), and the regions found are filled in the image itself."""
     detector = default_detector(search)
     if image.dtype == np.uint8:
-        out, report = remove_faces(image, detector)
-        return out, _outcome(report)
-    _, report = remove_faces(_shown_as_uint8(image), detector)
+        out, report = remove_faces(_bgr_to_rgb(image), detector)
+        return _bgr_to_rgb(out), _outcome(report)  # (the swap is its own inverse)
+    _, report = remove_faces(_bgr_to_rgb(_shown_as_uint8(image)), detector)
     out = np.array(image, copy=True)
     for x0, y0, x1, y1 in report.regions:
         out[y0:y1, x0:x1] = 0
     return out, _outcome(report)
+
+
+def _bgr_to_rgb(image: NDArray[np.generic]) -> NDArray[np.generic]:
+    """OpenCV's BGR(A) order turned into the RGB(A) order the face detector and the skin rule
+    read (:mod:`medanon.faces.detect`); grey images as they are.
+
+    Why it matters: fed BGR, the detector sees blue faces. On the benchmark's colour faces it
+    removed 22-23 of 36 instead of 36, and the re-check, blind the same way, called the
+    photographs clean (found by an audit)."""
+    if image.ndim == 3 and image.shape[2] in (3, 4):
+        swapped = image[..., [2, 1, 0, 3]] if image.shape[2] == 4 else image[..., ::-1]
+        return np.ascontiguousarray(swapped)
+    return image
 
 
 def _shown_as_uint8(image: NDArray[np.generic]) -> NDArray[np.uint8]:

@@ -54,6 +54,8 @@ def find_faces(image: np.ndarray) -> tuple[Region, ...]:
     detector = default_detector()
     if not detector.is_available():
         return ()
+    if image.ndim == 3 and image.shape[2] in (3, 4):  # the detector reads RGB (a BGR face is blue)
+        image = image[..., [2, 1, 0]]
     found = detector.detect(np.ascontiguousarray(image))
     return tuple(
         Region(f.box[0], f.box[1], f.box[2] - f.box[0], f.box[3] - f.box[1]) for f in found
