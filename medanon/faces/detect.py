@@ -117,16 +117,22 @@ def as_bgr(image: np.ndarray) -> np.ndarray:
     """
     import cv2
 
+    a = _checked_uint8(image)
+    if a.ndim == 2:
+        return cv2.cvtColor(a, cv2.COLOR_GRAY2BGR)
+    return cv2.cvtColor(a, cv2.COLOR_RGB2BGR if a.shape[2] == 3 else cv2.COLOR_RGBA2BGR)
+
+
+def _checked_uint8(image: np.ndarray) -> np.ndarray:
+    """The image as a contiguous uint8 (H, W) or (H, W, 3|4) array ((H, W, 1) taken as grey);
+    TypeError or ValueError for anything else."""
     a = np.asarray(image)
     if a.dtype != np.uint8:
         raise TypeError(f"expected a uint8 image, got {a.dtype}")
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]
-    if a.ndim == 2:
-        return cv2.cvtColor(np.ascontiguousarray(a), cv2.COLOR_GRAY2BGR)
-    if a.ndim == 3 and a.shape[2] in (3, 4):
-        code = cv2.COLOR_RGB2BGR if a.shape[2] == 3 else cv2.COLOR_RGBA2BGR
-        return cv2.cvtColor(np.ascontiguousarray(a), code)
+    if a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4)):
+        return np.ascontiguousarray(a)
     raise ValueError(f"expected (H, W) or (H, W, 3|4) image, got shape {a.shape}")
 
 
@@ -136,18 +142,10 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
     RGB, which is returned as it is: the detectors only read it)."""
     import cv2
 
-    a = np.asarray(image)
-    if a.dtype != np.uint8:
-        raise TypeError(f"expected a uint8 image, got {a.dtype}")
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = a[:, :, 0]
+    a = _checked_uint8(image)
     if a.ndim == 2:
-        return cv2.cvtColor(np.ascontiguousarray(a), cv2.COLOR_GRAY2RGB)
-    if a.ndim == 3 and a.shape[2] == 3:
-        return np.ascontiguousarray(a)
-    if a.ndim == 3 and a.shape[2] == 4:
-        return cv2.cvtColor(np.ascontiguousarray(a), cv2.COLOR_RGBA2RGB)
-    raise ValueError(f"expected (H, W) or (H, W, 3|4) image, got shape {a.shape}")
+        return cv2.cvtColor(a, cv2.COLOR_GRAY2RGB)
+    return a if a.shape[2] == 3 else cv2.cvtColor(a, cv2.COLOR_RGBA2RGB)
 
 
 def _swap_rb(image: np.ndarray) -> np.ndarray:
