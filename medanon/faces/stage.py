@@ -53,16 +53,23 @@ def is_photograph(dataset: Dataset) -> bool:
 def clean_image_faces(
     image: NDArray[np.generic], search: str = "thorough"
 ) -> tuple[NDArray[np.generic], FaceOutcome]:
-    """Faces of one image (grey, or colour in OpenCV's BGR order) removed and re-checked, with
-    the detector ``search`` names (:func:`medanon.faces.detect.default_detector`).
+    """Faces of one image (grey, or colour in OpenCV's BGR order, as files are decoded) removed
+    and re-checked, with the detector ``search`` names
+    (:func:`medanon.faces.detect.default_detector`)."""
+    out, outcome = _clean_rgb(_bgr_to_rgb(image), search)
+    return _bgr_to_rgb(out), outcome  # (the swap is its own inverse)
+
+
+def _clean_rgb(image: NDArray[np.generic], search: str) -> tuple[NDArray[np.generic], FaceOutcome]:
+    """:func:`clean_image_faces` on grey or RGB(A), the order the detector reads.
 
     The detector takes 8-bit pictures: a 16-bit or float image is searched as it would be
     shown (scaled to 0-255), and the regions found are filled in the image itself."""
     detector = default_detector(search)
     if image.dtype == np.uint8:
-        out, report = remove_faces(_bgr_to_rgb(image), detector)
-        return _bgr_to_rgb(out), _outcome(report)  # (the swap is its own inverse)
-    _, report = remove_faces(_bgr_to_rgb(_shown_as_uint8(image)), detector)
+        out, report = remove_faces(image, detector)
+        return out, _outcome(report)
+    _, report = remove_faces(_shown_as_uint8(image), detector)
     out = np.array(image, copy=True)
     for x0, y0, x1, y1 in report.regions:
         out[y0:y1, x0:x1] = 0
@@ -96,15 +103,14 @@ def clean_dataset_faces(dataset: Dataset, search: str = "thorough") -> FaceOutco
     outcome = FaceOutcome(clean=True)
     changed = False
     for index in range(frames.array.shape[0]):
-        frame = frames.array[index]
-        bgr = frame[..., ::-1] if frame.ndim == 3 else frame  # canonical RGB -> OpenCV BGR
-        out, part = clean_image_faces(np.ascontiguousarray(bgr), search)  # 16-bit frames too
+        frame = np.ascontiguousarray(frames.array[index])  # canonical: grey or RGB
+        out, part = _clean_rgb(frame, search)  # 16-bit frames too
         outcome.faces += part.faces
         outcome.regions += part.regions
         outcome.clean = outcome.clean and part.clean
         outcome.warnings += [w for w in part.warnings if w not in outcome.warnings]
         if part.regions:
-            frames.array[index] = out[..., ::-1] if out.ndim == 3 else out
+            frames.array[index] = out
             changed = True
     if changed:
         encode_frames(dataset, frames, changed=True)
