@@ -205,6 +205,7 @@ class FinderConfig:
     grow_max: float = 8.0  # in glyph heights, on each side
     grow_plateau: bool = True  # also grow with a binarisation at the line's exact ink level
     grow_plateau_max: float = 24.0  # in glyph heights, on each side
+    grow_plateau_min_h: float = 0.5  # in glyph heights: smaller pieces of that level ignored
     grow_same_line: bool = True  # a sensitive piece holding the line needs no SNR (_same_ink)
     line_min_confidence: float = 60.0
     # A learned text detector (medanon.text.detector, DBNet) extends each line found along its
@@ -216,12 +217,19 @@ class FinderConfig:
     # "detector"), snapped out to its ink by up to this share of its height (see _snap_alone)
     detector_alone: float = 0.7
     detector_alone_pad: float = 0.25
+    detector_alone_grow: bool = True  # its boxes grow along their exact ink level (_grow_plateau)
+    bridge_gap: float = 2.0  # in heights: unread regions take the gap to a region of their line
+    detector_zoom: float = 2.0  # its closer look (detector.second_look); 1 or less: none
+    detector_evidence: float = 0.05  # ... where it saw at least this text probability
     detector_unclip: float = 0.4  # growth of its boxes, times area / perimeter
     detector_max_height: float = 1.3  # a box taller than this many line heights (+4 px) is
     # not this line (two lines, or text and anatomy)
     whole_line_text: bool = True  # a line kept whole reports every word OCR saw in it
     # ... but only the rows of its words when its ink is this many times taller (see _ink_box)
     trim_rows: float = 1.5
+    typographic_extent: bool = True  # read lines reach the rows of their descenders and slashes
+    tail_level: float = 0.5  # ink: this share of the line's contrast from its background
+    tail_cut: float = 0.5  # a box edge on a row this dense (share of the median row) was cut
     # Letters or digits a line's words need to be called read text. Two: initials (an
     # operator's "AC") identify; such a short word must be read with more confidence.
     min_read_chars: int = 2
@@ -1014,7 +1022,7 @@ def _grow_plateau(
     cx, cy, cw, ch = stats[1:, 0], stats[1:, 1], stats[1:, 2], stats[1:, 3]
     band_top, band_bot = y0 - wy0, y1 - wy0
     ok = (
-        (ch >= 0.5 * glyph)
+        (ch >= config.grow_plateau_min_h * glyph)
         & (ch <= 1.2 * (y1 - y0) + 2)
         & (cw <= 2 * glyph + 2)
         & (cy > 0)
@@ -1256,23 +1264,15 @@ def _ink_box(
     )
 
 
-def _snap(
-    box: tuple[int, int, int, int], ln: _Line, image: np.ndarray, config: FinderConfig
-) -> tuple[int, int, int, int]:
-    """Snap a box (x0, y0, x1, y1) to the ink, anti-aliased fringe included.
-
-    Detection masks keep a glyph's core; its anti-aliased edge (and a stroke a mask cut) lies
-    a pixel or two beyond. Each side moves out while its next row or column holds ink pixels
-    (nearer the ink than a fifth of the way from the background) that touch ink inside the box,
-    at most ``snap_px`` pixels; this replaces blind padding on every side.
-    """
-    if config.snap_px <= 0:
-        return box
-    hgt, wid = image.shape[:2]
+def _ink_plane(
+    image: np.ndarray, ln: _Line, config: FinderConfig
+) -> tuple[np.ndarray, float, float]:
+    """The plane a line's ink shows on (grey, or for coloured ink of the background's luminance
+    the channel where it differs most), with the ink's and the background's levels there."""
     ink_level, around, _ = _levels(image, ln, config)
     plane = _grey(image)
     if image.ndim == 3 and abs(ink_level - around) < config.stroke_contrast / 2:
-        # Coloured ink of the background's luminance: snap on the channel where it shows.
+        # Coloured ink of the background's luminance: the channel where it shows.
         sl = (slice(ln.y, ln.y + ln.h), slice(ln.x, ln.x + ln.w))
         ink = ln.ink_mask()
         best = -1.0
@@ -1284,15 +1284,38 @@ def _snap(
             )
             if abs(i_c - b_c) > best:
                 best, plane, ink_level, around = abs(i_c - b_c), ch, i_c, b_c
+    return plane, ink_level, around
+
+
+def _snap(
+    box: tuple[int, int, int, int],
+    ln: _Line,
+    image: np.ndarray,
+    config: FinderConfig,
+    reach: tuple[int, int, int, int] | None = None,
+) -> tuple[int, int, int, int]:
+    """Snap a box (x0, y0, x1, y1) to the ink, anti-aliased fringe included.
+
+    Detection masks keep a glyph's core; its anti-aliased edge (and a stroke a mask cut) lies
+    a pixel or two beyond. Each side moves out while its next row or column holds ink pixels
+    (nearer the ink than a fifth of the way from the background) that touch ink inside the box,
+    at most ``snap_px`` pixels (or ``reach``: left, top, right, bottom); this replaces blind
+    padding on every side.
+    """
+    reach = reach or (config.snap_px,) * 4
+    if max(reach) <= 0:
+        return box
+    hgt, wid = image.shape[:2]
+    plane, ink_level, around = _ink_plane(image, ln, config)
     x0, y0, x1, y1 = box
-    m = config.snap_px
-    wx0, wy0, wx1, wy1 = max(0, x0 - m), max(0, y0 - m), min(wid, x1 + m), min(hgt, y1 + m)
+    rl, rt, rr, rb = reach
+    wx0, wy0, wx1, wy1 = max(0, x0 - rl), max(0, y0 - rt), min(wid, x1 + rr), min(hgt, y1 + rb)
     win = plane[wy0:wy1, wx0:wx1].astype(np.float32)
     contrast = ink_level - around
     inky = (win - around) * np.sign(contrast) >= max(config.snap_level * abs(contrast), 6.0)
     # In window coordinates.
     bx0, by0, bx1, by1 = x0 - wx0, y0 - wy0, x1 - wx0, y1 - wy0
-    for _ in range(m):
+    for _ in range(max(reach)):
         if by0 > 0 and (inky[by0 - 1, bx0:bx1] & inky[by0, bx0:bx1]).any():
             by0 -= 1
         if by1 < inky.shape[0] and (inky[by1, bx0:bx1] & inky[by1 - 1, bx0:bx1]).any():
@@ -1304,14 +1327,31 @@ def _snap(
     return bx0 + wx0, by0 + wy0, bx1 + wx0, by1 + wy0
 
 
+def _ink_class(crop: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Which of a box's two Otsu classes (``high`` and its complement) is the ink.
+
+    Overlay text is drawn at one exact value; anatomy has none: a class of which one value makes
+    up 30% (an exact plateau) when the other has none is the ink. Otherwise the smaller class
+    (ink covers less than the background, except in bold text boxed tightly).
+    """
+    spikes = []
+    for cls in (high, ~high):
+        values = crop[cls]
+        spikes.append(np.bincount(values, minlength=256).max() / values.size >= 0.3)
+    if spikes[0] != spikes[1]:
+        return high if spikes[0] else ~high
+    return high if high.mean() <= 0.5 else ~high
+
+
 def _snap_alone(
     box: tuple[int, int, int, int], image: np.ndarray, config: FinderConfig
 ) -> tuple[int, int, int, int]:
     """A box only the learned detector saw, snapped out to its ink like a line's (:func:`_snap`).
 
     Its margin was cut (``detector_unclip``) and no glyph component marks the ink: the ink is
-    the smaller Otsu class of the box on the plane (grey or a channel) that splits it best, and
-    the box moves out while that ink continues, by up to ``detector_alone_pad`` of its height.
+    an Otsu class of the box on the plane (grey or a channel) that splits it best (see
+    :func:`_ink_class`), and the box moves out while that ink continues, by up to
+    ``detector_alone_pad`` of its height; then along its exact ink level (:func:`_grow_plateau`).
     """
     x0, y0, x1, y1 = box
     sl = (slice(y0, y1), slice(x0, x1))
@@ -1327,25 +1367,28 @@ def _snap_alone(
         share = float(high.mean())
         separation = share * (1 - share) * (high_mean - low_mean) ** 2
         if separation > best:
-            best, ink = separation, (high if share <= 0.5 else ~high)
+            best, ink = separation, _ink_class(crop, high)
     if ink is None:
         return box
     ln = _Line(x0, y0, x1 - x0, y1 - y0, float(y1 - y0), int(ink.sum()), False, ink, 0.0)
     steps = max(1, int(np.ceil(config.detector_alone_pad * (y1 - y0))))
-    return _snap(box, ln, image, replace(config, snap_px=steps))
+    x0, y0, x1, y1 = _snap(box, ln, image, replace(config, snap_px=steps))
+    if config.grow_plateau and config.detector_alone_grow:
+        x0, x1 = _grow_plateau((x0, y0, x1, y1), ln, image, config)
+    return x0, y0, x1, y1
 
 
-def _detector_boxes(image: np.ndarray, config: FinderConfig) -> list[TextBox]:
-    """The learned text detector's boxes (:class:`medanon.text.detector.TextBox`), or none when
-    it is off or missing (``detector="required"``: missing raises :class:`OCRUnavailable`)."""
+def _detection(image: np.ndarray, config: FinderConfig) -> detector.Detection | None:
+    """The learned text detector's pass (:func:`medanon.text.detector.detect`), or None when it
+    is off or missing (``detector="required"``: missing raises :class:`OCRUnavailable`)."""
     if config.detector == "off":
-        return []
+        return None
     reason = detector.unavailable_reason()
     if reason is not None:
         if config.detector == "required":
             raise OCRUnavailable(f"text detector unavailable: {reason}")
-        return []
-    return detector.detect_lines(image, unclip=config.detector_unclip)
+        return None
+    return detector.detect(image, unclip=config.detector_unclip)
 
 
 def _extend_along(
@@ -1378,6 +1421,123 @@ def _extend_along(
                 x0, x1 = min(x0, dx0), max(x1, dx1)
                 changed = True
     return x0, y0, x1, y1
+
+
+# Characters that reach below the baseline / above the capitals in common fonts, and how far, in
+# capital heights (Hershey and common sans fonts: descenders 0.25-0.3, slashes and brackets
+# 0.1-0.15 on both sides).
+_BELOW = {**dict.fromkeys("gjpqy", 0.3), **dict.fromkeys(",;/()[]{}|", 0.15)}
+_ABOVE = dict.fromkeys("/()[]{}|", 0.15)
+
+
+def _typographic_extent(
+    box: tuple[int, int, int, int],
+    ln: _Line,
+    words: Sequence[str],
+    image: np.ndarray,
+    config: FinderConfig,
+) -> tuple[int, int, int, int]:
+    """A read line's box (x0, y0, x1, y1) grown to the rows its characters reach.
+
+    The box holds the ink the masks found; a descender or a slash's tip that touched anatomy of
+    the ink's brightness was cut with it ("Olga" without the tail of its g, a date's slashes
+    without their tips). What OCR read says which characters are there: their extent beyond
+    the capitals' rows is known from typography, not from the ink.
+    """
+    if not config.typographic_extent:
+        return box
+    chars = "".join(words)
+    below = max((_BELOW.get(c, 0.0) for c in chars), default=0.0)
+    above = max((_ABOVE.get(c, 0.0) for c in chars), default=0.0)
+    if not below and not above:
+        return box
+    x0, y0, x1, y1 = box
+    h = y1 - y0
+    plane, ink_level, around = _ink_plane(image, ln, config)
+    contrast = ink_level - around
+    if abs(contrast) < 8 or h < 4:
+        return box
+    rows = (plane[y0:y1, x0:x1].astype(np.float32) - around) * np.sign(contrast)
+    # A box that ends on a dense row (the capitals' tops, the baseline) was cut there; one that
+    # ends on a sparse row already holds the tails.
+    density = (rows >= config.tail_level * abs(contrast)).mean(axis=1)
+    dense = config.tail_cut * float(np.median(density))
+    if density[0] < dense:
+        above = 0.0
+    if density[-1] < dense:
+        below = 0.0
+    # Cut there: the tails lie beyond, over whatever hid them (anatomy of the ink's brightness,
+    # a Doppler flame of its colour), as far as those characters reach.
+    bottom = min(image.shape[0], y1 + int(np.ceil(below * h)))
+    return x0, max(0, y0 - int(np.ceil(above * h))), x1, bottom
+
+
+_UNREAD = ("unreadable", "detector")
+
+
+def _bridged(regions: list[TextRegion], config: FinderConfig) -> list[TextRegion]:
+    """Unread regions stretched sideways over the gap to a region on the same rows.
+
+    A line over anatomy is often reported in pieces (a read start, an unread end seen by the
+    detector) with a word between them that neither saw ("ST MARY GEN" ... "AL HOSP"). Two
+    regions of one line (rows shared for most of the smaller height, heights within 1.6x) at
+    most ``bridge_gap`` heights apart are one line: the unread one takes the gap. Read regions
+    are not stretched: their text is what phi mode judges, and a gap is not read.
+    """
+    out = list(regions)
+    for i, r in enumerate(out):
+        if r.source not in _UNREAD:
+            continue
+        x0, x1 = r.x, r.x + r.w
+        for o in regions:
+            if o is regions[i]:
+                continue
+            rows = min(r.y + r.h, o.y + o.h) - max(r.y, o.y)
+            small, large = sorted((r.h, o.h))
+            if rows < 0.6 * small or large > 1.6 * small:
+                continue
+            limit = config.bridge_gap * small
+            if 0 < o.x - (r.x + r.w) <= limit:
+                x1 = max(x1, o.x)
+            elif 0 < r.x - (o.x + o.w) <= limit:
+                x0 = min(x0, o.x + o.w)
+        if (x0, x1) != (r.x, r.x + r.w):
+            out[i] = replace(r, x=x0, w=x1 - x0)
+    return out
+
+
+def _longest_run(flags: np.ndarray) -> tuple[int, int]:
+    """Start and end (exclusive) of the longest run of True in a 1-D bool array (0, 0: none)."""
+    padded = np.concatenate(([False], flags, [False])).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    if edges.size == 0:
+        return 0, 0
+    starts, ends = edges[::2], edges[1::2]
+    k = int(np.argmax(ends - starts))
+    return int(starts[k]), int(ends[k])
+
+
+def _detector_alone(
+    boxes: Sequence[TextBox], image: np.ndarray, taken: np.ndarray, config: FinderConfig
+) -> list[TextRegion]:
+    """Regions of the detector's surest line-shaped boxes that nothing reported yet (``taken``,
+    updated), snapped to their ink (:func:`_snap_alone`) and reported unread."""
+    regions: list[TextRegion] = []
+    for b in boxes:
+        w, h = b.x1 - b.x0, b.y1 - b.y0
+        # Text that tall is read by OCR when it is text (unreadable_max_glyph).
+        if b.score < config.detector_alone or w < 2 * h or h > config.unreadable_max_glyph:
+            continue
+        # Only the part nothing reported yet: the longest run of its columns free of regions
+        # along its middle rows (it may finish a line reported in part).
+        mid = taken[b.y0 + h // 4 : b.y1 - h // 4 or None, b.x0 : b.x1].any(axis=0)
+        x0, x1 = _longest_run(~mid)
+        if x1 - x0 < h:
+            continue
+        x0, y0, x1, y1 = _snap_alone((b.x0 + x0, b.y0, b.x0 + x1, b.y1), image, config)
+        regions.append(TextRegion(x0, y0, x1 - x0, y1 - y0, "", 0.0, "detector"))
+        taken[y0:y1, x0:x1] = True
+    return regions
 
 
 def _padded(
@@ -1449,6 +1609,7 @@ def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
     regions: list[TextRegion] = []
     taken = np.zeros(image.shape[:2], bool)
     detected: list[TextBox] | None = None  # the learned detector's boxes, once, when needed
+    detection: detector.Detection | None = None
     for i, ln in enumerate(lines):
         readings = per_line.get(i)
         chosen: list[tuple[_Word, tuple[int, int, int, int]]] = []
@@ -1482,7 +1643,8 @@ def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
                 config,
             )
             if detected is None:
-                detected = _detector_boxes(image, config)
+                detection = _detection(image, config)
+                detected = detection.boxes if detection else []
             box = _extend_along(box, detected, config)
             text = " ".join(w.text for w, _ in chosen)
             if whole and config.whole_line_text:
@@ -1490,11 +1652,13 @@ def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
                 # words too ("fé/UOWN TIME MARY": the name is in the unsure part).
                 text = " ".join(t for _, t in sorted(heard.get((i, kind), [])))
             box = _snap(box, ln, image, config)
+            box = _typographic_extent(box, ln, [w.text for w, _ in chosen], image, config)
             region = TextRegion(*_padded(box, ln.glyph, config, image.shape), text, conf, "lines")
         elif config.report_unreadable and _unreadable_text(ln, image, config):
             box = _grow((ln.x, ln.y, ln.x + ln.w, ln.y + ln.h), ln, pieces, image, config)
             if detected is None:
-                detected = _detector_boxes(image, config)
+                detection = _detection(image, config)
+                detected = detection.boxes if detection else []
             box = _extend_along(box, detected, config)
             box = _snap(box, ln, image, config)
             region = TextRegion(*_padded(box, ln.glyph, config, image.shape), "", 0.0, "unreadable")
@@ -1513,17 +1677,22 @@ def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
 
     if config.detector_alone > 0:
         # Lines no detector of the finder saw (small coloured text over colour Doppler): the
-        # learned detector's surest line-shaped boxes, reported unread.
+        # learned detector's surest line-shaped boxes, reported unread; then those of its
+        # closer look where it saw a little text nothing explains yet.
         if detected is None:
-            detected = _detector_boxes(image, config)
-        for b in detected:
-            w, h = b.x1 - b.x0, b.y1 - b.y0
-            # Text that tall is read by OCR when it is text (unreadable_max_glyph).
-            if b.score < config.detector_alone or w < 2 * h or h > config.unreadable_max_glyph:
-                continue
-            if taken[b.y0 : b.y1, b.x0 : b.x1].mean() > 0.2:
-                continue
-            x0, y0, x1, y1 = _snap_alone((b.x0, b.y0, b.x1, b.y1), image, config)
-            regions.append(TextRegion(x0, y0, x1 - x0, y1 - y0, "", 0.0, "detector"))
-            taken[y0:y1, x0:x1] = True
+            detection = _detection(image, config)
+            detected = detection.boxes if detection else []
+        regions += _detector_alone(detected, image, taken, config)
+        if detection is not None and config.detector_zoom > 1:
+            closer = detector.second_look(
+                image,
+                detection,
+                taken,
+                evidence=config.detector_evidence,
+                zoom=config.detector_zoom,
+                unclip=config.detector_unclip,
+            )
+            regions += _detector_alone(closer, image, taken, config)
+    if config.bridge_gap > 0:
+        regions = _bridged(regions, config)
     return sorted(regions, key=lambda r: (r.y, r.x, r.h, r.w, r.source, r.text))
