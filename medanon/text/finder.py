@@ -245,7 +245,7 @@ class FinderConfig:
     pad_y: float = 0.0
     pad_px: int = 0
     snap_px: int = 1  # how far a box may move out to the anti-aliased edge of its ink
-    snap_level: float = 0.16  # an edge pixel is ink from this share of the ink contrast
+    snap_level: float = 0.12  # an edge pixel is ink from this share of the ink contrast
     timeout: float = 60.0
     tesseract: str = field(default="tesseract")
     # OCR engine: "auto" reads in-process with tesserocr (libtesseract, no start-up cost per
