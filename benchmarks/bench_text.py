@@ -924,6 +924,12 @@ ABLATIONS: dict[str, dict[str, object]] = {
     "trim-rows": {"trim_rows": 0.0},  # a line kept whole keeps anatomy joined above or below
     "plateau-nms(8)": {"max_plateaus": 6},  # six plateau levels (the former limit)
     "grow-same-line": {"grow_same_line": False},  # a longer sensitive copy of a line unused
+    "closer-look": {"detector_zoom": 1.0},  # no second detector pass at 2x on weak evidence
+    "typographic-extent": {"typographic_extent": False},  # cut descenders/slashes not restored
+    "bridge": {"bridge_gap": 0.0},  # unread parts of a line do not take the gap to the rest
+    "detector-grow": {"detector_alone_grow": False},  # detector boxes not grown along ink level
+    "tall-pieces(line rows)": {"grow_rows": 100.0},  # grown pieces' rows across the whole line
+    "stroke-ratio": {"unreadable_max_stroke": 100.0},  # unread blobs as thick as tall reported
 }
 
 

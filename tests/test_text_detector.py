@@ -169,3 +169,57 @@ def test_detector_setting_is_checked() -> None:
         FinderConfig(detector="on")
     with pytest.raises(ValueError, match="engine must be"):
         FinderConfig(engine="tesseract")
+
+
+def _coverage(frame, text: str, config: FinderConfig) -> float:  # type: ignore[no-untyped-def]
+    truth = next(t for t in frame.truths if t.text == text)
+    found = np.zeros(frame.image.shape[:2], bool)
+    for r in find_text(frame.image, config=config):
+        found[r.y : r.y + r.h, r.x : r.x + r.w] = True
+    return float(found[truth.y : truth.y + truth.h, truth.x : truth.x + truth.w].mean())
+
+
+def test_the_closer_look_sees_small_text_the_first_pass_barely_lit() -> None:
+    """An 8 px orange date over colour Doppler: at the frame's own size the network's
+    probability there peaks at ~0.3 (no box); twice as large, in a crop around that weak
+    evidence, it is a line box. Nothing is looked at again where ``explained`` covers it."""
+    frame = _benchmark_frames(7, 9)[8]
+    truth = next(t for t in frame.truths if t.text == "03/04/1947")
+    first = detector.detect(frame.image)
+
+    def columns(boxes) -> float:  # type: ignore[no-untyped-def]
+        cols = np.zeros(frame.image.shape[1], bool)
+        for b in boxes:
+            if b.y0 < truth.y + truth.h and truth.y < b.y1:
+                cols[b.x0 : b.x1] = True
+        return float(cols[truth.x : truth.x + truth.w].mean())
+
+    assert columns(first.boxes) == 0.0
+    nothing = np.zeros(frame.image.shape[:2], bool)
+    closer = detector.second_look(frame.image, first, nothing)
+    assert columns(closer) >= 0.75  # its last two digits lie under a flame
+    assert closer == detector.second_look(frame.image.copy(), first, nothing)  # deterministic
+    assert detector.second_look(frame.image, first, ~nothing) == []
+
+
+@pytest.mark.parametrize(
+    ("seed", "index", "text"),
+    [(11, 37, "CHU Sainte-Anne"), (11, 17, "ST MARY GENERAL HOSP"), (7, 32, "03/05/2001")],
+)
+def test_lines_only_the_closer_look_completes(seed: int, index: int, text: str) -> None:
+    """8 px white text beside a rule and green text over Doppler (the first pass scored them
+    0.52-0.54, under the 0.7 a box needs alone), and a date's first digits over an anatomy edge
+    next to the rest found unread: the closer look's boxes cover them, the last one only where
+    nothing covered it yet."""
+    frame = _benchmark_frames(seed, index + 1)[index]
+    assert _coverage(frame, text, FinderConfig(detector_zoom=1.0)) < 0.95
+    assert _coverage(frame, text, FinderConfig()) >= 0.95
+
+
+def test_bold_black_text_grows_along_its_exact_level() -> None:
+    """ "Dr. J. Rossi" in black over near-black anatomy: the detector saw "ossi" alone; in its
+    tight box the bold ink is the larger Otsu class, but it is the class drawn at one exact
+    value, and the box grows along that value to the whole name."""
+    frame = _benchmark_frames(7, 14)[13]
+    assert _coverage(frame, "Dr. J. Rossi", FinderConfig(detector_alone_grow=False)) < 0.95
+    assert _coverage(frame, "Dr. J. Rossi", FinderConfig()) >= 0.95

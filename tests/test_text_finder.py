@@ -353,3 +353,122 @@ def test_two_letter_reads_count_only_in_capitals() -> None:
     caps = np.full((80, 160), 10, np.uint8)
     draw(caps, "AC", (40, 50), 22, 255)
     assert any(r.text.strip() == "AC" for r in find_text(caps))
+
+
+def _found_line(img: np.ndarray, rows: slice) -> tuple[object, tuple[int, int, int, int]]:
+    """A line as the finder holds it (its ink) and its box, the ink cut to ``rows``."""
+    from medanon.text import finder
+
+    ink = img > 130
+    ink[: rows.start] = False
+    ink[rows.stop :] = False
+    ys, xs = np.nonzero(ink)
+    x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+    mask = ink[y0:y1, x0:x1]
+    line = finder._Line(x0, y0, x1 - x0, y1 - y0, float(y1 - y0), 9, True, mask, 0.0)
+    return line, (x0, y0, x1, y1)
+
+
+def test_a_read_line_cut_at_its_baseline_reaches_its_descenders() -> None:
+    """ "Rossi, Olga" over a Doppler flame of its colour: its ink, hence its box, stopped at the
+    baseline and left the g's tail. OCR read a g and ink goes on below: the box reaches down as
+    far as descenders go (0.3 of the capitals' height). A box that already holds the tails (its
+    last row is sparse), one with nothing beyond (text on a plain band), and text without such
+    characters are left as they are."""
+    from medanon.text import finder
+
+    cfg = FinderConfig()
+    img = np.full((70, 240), 30, np.uint8)
+    cv2.putText(img, "Rossi, Olga", (10, 40), FONT, 0.9, 230, 2)
+    tail = int(np.nonzero((img > 130).any(axis=1))[0].max()) + 1
+    cut, box = _found_line(img, slice(0, 40))  # down to the baseline's row (39)
+    plain = img.copy()
+    plain[40:] = 30  # nothing below the baseline: nothing was cut
+    assert finder._typographic_extent(box, cut, ["Rossi,", "Olga"], plain, cfg) == box
+    flame = img.copy()
+    flame[40:60, 100:200] = 230  # under "Olga": the tail is lost in it
+    grown = finder._typographic_extent(box, cut, ["Rossi,", "Olga"], flame, cfg)
+    assert grown[:3] == box[:3] and grown[3] >= tail
+    assert finder._typographic_extent(box, cut, ["ROSSI"], flame, cfg) == box
+    whole, full = _found_line(img, slice(0, 70))
+    assert full[3] == tail
+    below = img.copy()
+    below[tail:60, 100:200] = 230  # ink goes on below, but the box ends on the sparse tails
+    assert finder._typographic_extent(full, whole, ["Rossi,", "Olga"], below, cfg) == full
+
+
+def test_slashes_cut_at_the_digits_tops_reach_up_and_down() -> None:
+    """A date over bright anatomy touching its slashes' tips above and below the digits."""
+    from medanon.text import finder
+
+    img = np.full((70, 240), 20, np.uint8)
+    cv2.putText(img, "08/06/2004", (10, 45), FONT, 0.9, 240, 2)
+    rows = np.nonzero((img > 130).any(axis=1))[0]
+    digits = np.nonzero((img[:, 10:30] > 130).any(axis=1))[0]  # the "0": no slash in it
+    top, bottom = int(digits.min()), int(digits.max()) + 1
+    tips = np.nonzero((img[:top] > 130).any(axis=0) | (img[bottom:] > 130).any(axis=0))[0]
+    cut, box = _found_line(img, slice(top, bottom))
+    for x in tips:  # anatomy as bright as the ink around the slashes' tips
+        img[: top + 1, x - 2 : x + 3] = np.maximum(img[: top + 1, x - 2 : x + 3], 200)
+        img[bottom - 1 :, x - 2 : x + 3] = np.maximum(img[bottom - 1 :, x - 2 : x + 3], 200)
+    grown = finder._typographic_extent(box, cut, ["08/06/2004"], img, FinderConfig())
+    assert grown[1] <= rows.min() and grown[3] >= rows.max() + 1
+
+
+def test_unread_part_of_a_line_takes_the_gap_to_its_read_part() -> None:
+    """ "ST MARY GEN" read, "AL HOSP" seen unread by the detector, "ER" by nothing: the unread
+    region stretches over the gap; the read one keeps its box (phi mode judges its text)."""
+    from medanon.text import finder
+
+    read = TextRegion(10, 20, 100, 14, "ST MARY GEN", 80.0, "lines")
+    unread = TextRegion(130, 19, 70, 15, "", 0.0, "detector")
+    far = TextRegion(300, 20, 40, 14, "", 0.0, "unreadable")  # 100 px on: 7 heights
+    other_row = TextRegion(215, 60, 40, 14, "", 0.0, "unreadable")
+    taller = TextRegion(205, 5, 40, 40, "", 0.0, "unreadable")  # not the same line's height
+    out = finder._bridged([read, unread, far, other_row], FinderConfig())
+    assert out[0] == read
+    assert (out[1].x, out[1].x + out[1].w) == (110, 200)
+    assert out[2:] == [far, other_row]
+    assert finder._bridged([unread, taller], FinderConfig())[0] == unread
+    assert finder._bridged([read, unread], FinderConfig(bridge_gap=0.0)) == [read, unread]
+
+
+def test_ink_of_a_tight_box_is_the_class_drawn_at_one_value() -> None:
+    """Bold black text fills most of a tight box: the smaller Otsu class is the background
+    there. The class holding an exact value (how overlays are drawn) is the ink."""
+    from medanon.text import finder
+
+    rng = np.random.default_rng(0)
+    crop = rng.integers(12, 30, (16, 40)).astype(np.uint8)
+    bold = np.zeros(crop.shape, bool)
+    bold[2:14, 1:39] = True
+    bold[6:9, ::5] = False
+    crop[bold] = 0
+    high = crop > 6
+    assert bold.mean() > 0.5
+    assert (finder._ink_class(crop, high) == bold).all()
+    smooth = np.tile(np.linspace(10, 60, 40).astype(np.uint8), (16, 1))  # no exact value
+    assert (finder._ink_class(smooth, smooth > 35) == (smooth > 35)).all()  # the smaller class
+
+
+def test_blobs_as_thick_as_tall_are_not_unread_text() -> None:
+    """Three aligned blobs of speckle or Doppler (glyph-sized, so not held to a contrast test)
+    were reported as unread text; letters are strokes a tenth to half their height thick."""
+    from medanon.text import finder
+
+    blobs = np.zeros((20, 60), np.uint8)
+    for cx in (8, 28, 48):
+        cv2.ellipse(blobs, (cx, 10), (6, 7), 0, 0, 360, 1, -1)
+    letters = np.zeros((30, 120), np.uint8)
+    cv2.putText(letters, "HSE", (2, 24), FONT, 0.8, 1, 2)
+    for ink, thick in ((blobs, True), (letters.astype(bool)[:, :70].astype(np.uint8), False)):
+        line = finder._Line(0, 0, ink.shape[1], ink.shape[0], 14.0, 3, True, ink.astype(bool), 0.0)
+        assert (finder._stroke_ratio(line) > FinderConfig().unreadable_max_stroke) == thick
+
+
+def test_longest_run() -> None:
+    from medanon.text import finder
+
+    assert finder._longest_run(np.array([0, 1, 1, 0, 1, 1, 1, 0], bool)) == (4, 7)
+    assert finder._longest_run(np.zeros(5, bool)) == (0, 0)
+    assert finder._longest_run(np.ones(3, bool)) == (0, 3)

@@ -197,6 +197,7 @@ class FinderConfig:
     # Glyphs this tall are read by OCR when they are text: big aligned blobs it cannot read
     # are anatomy (colour-Doppler flames), not text.
     unreadable_max_glyph: float = 24.0
+    unreadable_max_stroke: float = 0.6  # ... with strokes no thicker than this share of height
     unreadable_snr_glyph: float = 6.0  # for glyphs up to this tall (larger ones are shaped)
     # ... unless aligned and coloured over grey (see _colour_on_grey)
     colour_on_grey: bool = True
@@ -1215,11 +1216,29 @@ def _unreadable_text(ln: _Line, image: np.ndarray, config: FinderConfig) -> bool
     if ln.glyph > config.unreadable_max_glyph:
         return False
     if ln.glyph > config.unreadable_snr_glyph and not merged:
-        return True
+        return _stroke_ratio(ln) <= config.unreadable_max_stroke
     snr = config.merged_snr if merged else config.unreadable_snr
     return diff >= snr * ln.noise or (
         config.colour_on_grey and ln.aligned and _colour_on_grey(image, ln, config)
     )
+
+
+def _stroke_ratio(ln: _Line) -> float:
+    """Median over a line's full-height glyphs of stroke width / glyph height.
+
+    Letters are drawn with strokes (a tenth to a half of their height, bold small text
+    included); blobs of speckle are as thick as they are tall. The stroke width is twice the
+    largest distance from a glyph's pixel to its outside.
+    """
+    ink = ln.ink_mask().astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    inside = cv2.distanceTransform(np.pad(ink, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    ratios = [
+        2.0 * float(inside[labels == i].max()) / stats[i, 3]
+        for i in range(1, n)
+        if stats[i, 3] >= 0.6 * ln.glyph
+    ]
+    return _median(np.array(ratios)) if ratios else 0.0
 
 
 def _colour_on_grey(image: np.ndarray, ln: _Line, config: FinderConfig) -> bool:
@@ -1477,18 +1496,24 @@ def _typographic_extent(
     contrast = ink_level - around
     if abs(contrast) < 8 or h < 4:
         return box
-    rows = (plane[y0:y1, x0:x1].astype(np.float32) - around) * np.sign(contrast)
-    # A box that ends on a dense row (the capitals' tops, the baseline) was cut there; one that
-    # ends on a sparse row already holds the tails.
-    density = (rows >= config.tail_level * abs(contrast)).mean(axis=1)
+    hgt = plane.shape[0]
+    wy0, wy1 = max(0, y0 - 1), min(hgt, y1 + 1)
+    inky = (plane[wy0:wy1, x0:x1].astype(np.float32) - around) * np.sign(
+        contrast
+    ) >= config.tail_level * abs(contrast)
+    rows = inky[y0 - wy0 : y1 - wy0]
+    # A box that ends on a dense row (the capitals' tops, the baseline) with ink going on past
+    # it was cut there (by anatomy of the ink's brightness); one that ends on a sparse row
+    # already holds the tails, one with nothing beyond (text on a plain band) is whole.
+    density = rows.mean(axis=1)
     dense = config.tail_cut * float(np.median(density))
-    if density[0] < dense:
+    if density[0] < dense or wy0 == y0 or not (inky[0] & rows[0]).any():
         above = 0.0
-    if density[-1] < dense:
+    if density[-1] < dense or wy1 == y1 or not (inky[-1] & rows[-1]).any():
         below = 0.0
     # Cut there: the tails lie beyond, over whatever hid them (anatomy of the ink's brightness,
     # a Doppler flame of its colour), as far as those characters reach.
-    bottom = min(image.shape[0], y1 + int(np.ceil(below * h)))
+    bottom = min(hgt, y1 + int(np.ceil(below * h)))
     return x0, max(0, y0 - int(np.ceil(above * h))), x1, bottom
 
 
