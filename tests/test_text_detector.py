@@ -223,3 +223,30 @@ def test_bold_black_text_grows_along_its_exact_level() -> None:
     frame = _benchmark_frames(7, 14)[13]
     assert _coverage(frame, "Dr. J. Rossi", FinderConfig(detector_alone_grow=False)) < 0.95
     assert _coverage(frame, "Dr. J. Rossi", FinderConfig()) >= 0.95
+
+
+def test_a_read_line_is_cut_to_the_rows_the_detector_gives_it() -> None:
+    """A white date over a skull's bright arc: the arc joins its glyphs and OCR's word boxes, so
+    the line's box took 12 rows of anatomy; cut to the rows of the detector's box of that line
+    (with a fifth of their height as margin), it still covers the whole date."""
+    frame = _benchmark_frames(11, 11)[10]
+    truth = next(t for t in frame.truths if t.text == "DOB: 1999-11-12")
+
+    def region(config: FinderConfig):  # type: ignore[no-untyped-def]
+        (r,) = [
+            r
+            for r in find_text(frame.image, config=config)
+            if r.source == "lines"
+            and r.x < truth.x + truth.w
+            and truth.x < r.x + r.w
+            and r.y < truth.y + truth.h
+            and truth.y < r.y + r.h
+        ]
+        return r
+
+    loose = region(FinderConfig(detector_row_margin=0.0))
+    assert loose.y <= truth.y - 8
+    cut = region(FinderConfig())
+    assert truth.y - 0.25 * truth.h <= cut.y <= truth.y
+    assert cut.y + cut.h >= truth.y + truth.h
+    assert cut.x <= truth.x and cut.x + cut.w >= truth.x + truth.w - 1

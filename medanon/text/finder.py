@@ -221,6 +221,7 @@ class FinderConfig:
     detector_alone_pad: float = 0.25
     detector_alone_grow: bool = True  # its boxes grow along their exact ink level (_grow_plateau)
     bridge_gap: float = 2.0  # in heights: unread regions take the gap to a region of their line
+    detector_row_margin: float = 0.2  # read lines cut to its line's rows, +- this share of them
     detector_zoom: float = 2.0  # its closer look (detector.second_look); 1 or less: none
     detector_evidence: float = 0.05  # ... where it saw at least this text probability
     detector_unclip: float = 0.4  # growth of its boxes, times area / perimeter
@@ -1585,6 +1586,34 @@ def _detector_alone(
     return regions
 
 
+def _rows_of_detected_line(
+    box: tuple[int, int, int, int], boxes: Sequence[TextBox], config: FinderConfig
+) -> tuple[int, int, int, int]:
+    """A read line's box (x0, y0, x1, y1) cut to the rows the detector gives its line, with a
+    margin of ``detector_row_margin`` of their height.
+
+    Anatomy as bright as the ink and touching it (a skull's arc over a white name) joins the
+    glyphs' components and OCR's word boxes alike; the detector, trained on text, boxes the
+    line's own rows. Only detector boxes spanning most of the line's columns count, and the box
+    is only ever cut, never grown (rows it lacks are :func:`_typographic_extent`'s business).
+    """
+    if config.detector_row_margin <= 0:
+        return box
+    x0, y0, x1, y1 = box
+    top, bottom, span = y1, y0, 0
+    for b in boxes:
+        cols = min(x1, b.x1) - max(x0, b.x0)
+        rows = min(y1, b.y1) - max(y0, b.y0)
+        if b.score < config.detector_score or cols <= 0 or rows < 0.5 * (b.y1 - b.y0):
+            continue
+        span += cols
+        top, bottom = min(top, b.y0), max(bottom, b.y1)
+    if span < 0.8 * (x1 - x0) or bottom <= top:
+        return box
+    m = int(np.ceil(config.detector_row_margin * (bottom - top)))
+    return x0, max(y0, top - m), x1, min(y1, bottom + m)
+
+
 def _padded(
     box: tuple[int, int, int, int], glyph: float, config: FinderConfig, shape: tuple[int, ...]
 ) -> tuple[int, int, int, int]:
@@ -1691,6 +1720,7 @@ def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
                 detection = _detection(image, config)
                 detected = detection.boxes if detection else []
             box = _extend_along(box, detected, config)
+            box = _rows_of_detected_line(box, detected, config)
             text = " ".join(w.text for w, _ in chosen)
             if whole and config.whole_line_text:
                 # The whole line is filled: judge (phi mode) all OCR saw of it, the unsure
