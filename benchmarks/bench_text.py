@@ -928,8 +928,8 @@ ABLATIONS: dict[str, dict[str, object]] = {
     "typographic-extent": {"typographic_extent": False},  # cut descenders/slashes not restored
     "bridge": {"bridge_gap": 0.0},  # unread parts of a line do not take the gap to the rest
     "detector-grow": {"detector_alone_grow": False},  # detector boxes not grown along ink level
-    "tall-pieces(line rows)": {"grow_rows": 100.0},  # grown pieces' rows across the whole line
     "stroke-ratio": {"unreadable_max_stroke": 100.0},  # unread blobs as thick as tall reported
+    "detector-rows": {"detector_row_margin": 0.0},  # read lines keep anatomy joined above/below
 }
 
 

@@ -284,7 +284,7 @@ def test_line_grows_to_its_longer_copy_from_the_sensitive_pass() -> None:
     box = (short.x, short.y, short.x + short.w, short.y + short.h)
     for same_line, right in ((True, whole.x + whole.w), (False, 180)):
         config = FinderConfig(grow_plateau=False, grow_same_line=same_line)
-        assert finder._grow(box, short, [whole], img, config)[0][2] == right
+        assert finder._grow(box, short, [whole], img, config)[2] == right
 
 
 def test_small_light_text_is_read_from_its_own_strokes_not_the_gaps_between_them() -> None:

@@ -202,7 +202,6 @@ class FinderConfig:
     # ... unless aligned and coloured over grey (see _colour_on_grey)
     colour_on_grey: bool = True
     grow: bool = True  # extend found lines to glyph pieces beside them (see _grow)
-    grow_rows: float = 0.2  # in box heights: a piece's rows beyond are filled over it alone
     grow_gap: float = 1.5  # in glyph heights
     grow_max: float = 8.0  # in glyph heights, on each side
     grow_plateau: bool = True  # also grow with a binarisation at the line's exact ink level
@@ -936,7 +935,7 @@ def _grow(
     pieces: Sequence[_Line],
     image: np.ndarray,
     config: FinderConfig,
-) -> tuple[tuple[int, int, int, int], list[tuple[int, int, int, int]]]:
+) -> tuple[int, int, int, int]:
     """Extend a text box (x0, y0, x1, y1) along its baseline to the glyph pieces beside it.
 
     A line is often found in parts: a word over brighter anatomy, a lone slash, a comma or an
@@ -944,14 +943,9 @@ def _grow(
     too short to read. Any detector's piece that lies in the box's band, is no taller than its
     glyphs, is drawn like the line (polarity, ink level) and is within ``grow_gap`` glyph heights
     is added, until nothing more is or the box has grown ``grow_max`` glyph heights on a side.
-
-    Returns the grown box and the boxes of added pieces that reach more than ``grow_rows`` of
-    its height above or below it: those rows are filled over the piece's columns only, not the
-    whole line's (a "Dr." joined to a frame corner would otherwise add its rows to a 200 px
-    line: 0.3% of the benchmark's non-text pixels).
     """
     if not config.grow or not pieces:
-        return box, []
+        return box
     glyph = ln.glyph
     x0, y0, x1, y1 = box
     left_lim, right_lim = x0 - config.grow_max * glyph, x1 + config.grow_max * glyph
@@ -965,7 +959,6 @@ def _grow(
     # Pieces of the sensitive pass lie within the band and are glyphs, not punctuation.
     weak = np.array([p.sensitive for p in pieces])
     y0_0, y1_0 = y0, y1
-    added: list[tuple[int, int, int, int]] = []
     done = np.zeros(len(pieces), bool)
     gap_px = config.grow_gap * max(glyph, 3.0)
     for _ in range(32):
@@ -1000,16 +993,12 @@ def _grow(
                 continue
             x0, x1 = min(x0, int(px[j])), max(x1, int(px[j] + pw[j]))
             y0, y1 = min(y0, int(py[j])), max(y1, int(py[j] + ph[j]))
-            added.append((int(px[j]), int(py[j]), int(px[j] + pw[j]), int(py[j] + ph[j])))
             grown = True
         if not grown:
             break
-    reach = int(np.ceil(config.grow_rows * band_h))
-    top, bottom = max(y0, y0_0 - reach), min(y1, y1_0 + reach)
-    tall = [b for b in added if b[1] < top or b[3] > bottom]
     if config.grow_plateau:
-        x0, x1 = _grow_plateau((x0, top, x1, bottom), ln, image, config)
-    return (x0, top, x1, bottom), tall
+        x0, x1 = _grow_plateau((x0, y0, x1, y1), ln, image, config)
+    return x0, y0, x1, y1
 
 
 def _grow_plateau(
@@ -1707,7 +1696,7 @@ def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
             # read words (rows and columns).
             loose = ln.sensitive
             whole = ln.aligned and not loose
-            box, tall = _grow(
+            box = _grow(
                 _ink_box(
                     ln, [b for _, b in chosen], whole=whole, rows=loose, trim_rows=config.trim_rows
                 ),
@@ -1728,28 +1717,19 @@ def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
                 text = " ".join(t for _, t in sorted(heard.get((i, kind), [])))
             box = _snap(box, ln, image, config)
             box = _typographic_extent(box, ln, [w.text for w, _ in chosen], image, config)
-            found = [
-                TextRegion(*_padded(b, ln.glyph, config, image.shape), text, conf, "lines")
-                for b in [box, *(_snap(t, ln, image, config) for t in tall)]
-            ]
+            region = TextRegion(*_padded(box, ln.glyph, config, image.shape), text, conf, "lines")
         elif config.report_unreadable and _unreadable_text(ln, image, config):
-            box, tall = _grow((ln.x, ln.y, ln.x + ln.w, ln.y + ln.h), ln, pieces, image, config)
+            box = _grow((ln.x, ln.y, ln.x + ln.w, ln.y + ln.h), ln, pieces, image, config)
             if detected is None:
                 detection = _detection(image, config)
                 detected = detection.boxes if detection else []
             box = _extend_along(box, detected, config)
-            found = [
-                TextRegion(*_padded(b, ln.glyph, config, image.shape), "", 0.0, "unreadable")
-                for b in [
-                    _snap(box, ln, image, config),
-                    *(_snap(t, ln, image, config) for t in tall),
-                ]
-            ]
+            box = _snap(box, ln, image, config)
+            region = TextRegion(*_padded(box, ln.glyph, config, image.shape), "", 0.0, "unreadable")
         else:
             continue
-        for region in found:
-            regions.append(region)
-            taken[region.y : region.y + region.h, region.x : region.x + region.w] = True
+        regions.append(region)
+        taken[region.y : region.y + region.h, region.x : region.x + region.w] = True
 
     for word, b in frame_words:
         x0, y0, x1, y1 = b
