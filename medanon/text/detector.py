@@ -5,9 +5,13 @@ Why a second detector? The finder's candidates are connected components of glyph
 Where a word touches anatomy of the ink's brightness, a frame edge or a rule, its glyphs merge
 with it and no component looks like a glyph: the line is read, but only in part ("DOE^HAN"
 without its "S", "CHU Sai" without "nte-Anne"). A network trained on text sees the whole line
-there. It is not used alone: on the benchmark's anatomy it also boxes vessels, speckle and
-Doppler flames (13% of non-text pixels at its usual settings), so a box of it only extends a
-line the finder found, along that line's rows (see ``finder._extend_along``).
+there. It is not trusted alone at its usual settings: on the benchmark's anatomy it also boxes
+vessels, speckle and Doppler flames (13% of non-text pixels), so its boxes extend lines the
+finder found, along their rows (``finder._extend_along``), and give a read line its own rows
+(``finder._rows_of_detected_line``); only its surest line-shaped boxes (mean probability
+>= 0.7) are reported where the finder found nothing. Small text barely lights it at an image's
+own size: :func:`second_look` looks again at twice the size where it saw weak evidence that
+nothing explains.
 
 The model file comes inside the ``rapidocr`` wheel (Apache-2.0, weights by the PaddleOCR
 authors, Apache-2.0; see its MODEL_LICENSES.md); only the file is read, the package is not
