@@ -119,6 +119,30 @@ def scientific_cases() -> list[tuple[str, np.ndarray]]:
     return cases
 
 
+def standards_check(n: int = 20) -> None:
+    """P11 / S6 on colour before/after photo pairs: taken alike (S6 expected), restaged to
+    flatter (brighter warmer light, another background or a closer view: P11 expected), and
+    the promotional cases' own "after" views (mild changes of light and framing)."""
+    from medanon.verdict.composite import find_panels
+    from medanon.verdict.standards import find_standardisation
+
+    print("photographic standards (P11 / S6), colour pairs:")
+    for label, after in (
+        ("taken alike", sy.standardised_after),
+        ("restaged", sy.restaged_after),
+        ("promotional 'after'", sy.after_version),
+    ):
+        counts: dict[str, int] = defaultdict(int)
+        for seed in range(n):
+            before = sy.skin_photo(seed)
+            layout = "vertical" if seed % 4 == 3 else "horizontal"
+            img = sy.compose([before, after(before, seed + 100)], layout, gap=(0, 8, 16)[seed % 3])
+            same = next((p for p in find_panels(img) if p.same), None)
+            found = find_standardisation(img, same, imaging=False) if same else []
+            counts[found[0].id if found else ("neither" if same else "no pair")] += 1
+        print(f"  {label:22s} " + ", ".join(f"{k} {v}/{n}" for k, v in sorted(counts.items())))
+
+
 def main() -> int:
     verbose = "--verbose" in sys.argv
     if not is_available():
@@ -143,6 +167,7 @@ def main() -> int:
     for n, vs in sorted(by_name.items()):
         counts = {k: vs.count(k) for k in ("acceptable", "warning", "blocked") if vs.count(k)}
         print(f"  {n:45s} {counts}")
+    standards_check()
     share_flagged = flagged / len(promo)
     share_warned = warned / len(sci)
     print(f"promotional flagged: {flagged}/{len(promo)} = {share_flagged:.1%} (target >= 95%)")

@@ -549,3 +549,60 @@ def test_check_judges_extreme_strips_without_crashing(tmp_path: Path) -> None:
     result = CliRunner().invoke(check, [str(tmp_path), "--json", "--html", str(page)])
     assert result.exit_code in (0, 1, 2), result.output
     assert page.exists() and len(result.stdout.strip().splitlines()) == 2
+
+
+# --------------------------------------------------------------- P11 / S6: standardised views
+
+
+def _standards(img: np.ndarray, imaging: bool = False) -> list[str]:
+    from medanon.verdict.composite import find_panels
+    from medanon.verdict.standards import find_standardisation
+
+    same = next((p for p in find_panels(img) if p.same), None)
+    assert same is not None  # a same-subject composite
+    return [s.id for s in find_standardisation(img, same, imaging)]
+
+
+@pytest.mark.parametrize("seed", [0, 3, 7])
+def test_views_taken_alike_are_standardised_photography(seed: int) -> None:
+    """Same plain background, light, distance and angle; only the subject changed (S6)."""
+    before = sy.skin_photo(seed)
+    img = sy.compose([before, sy.standardised_after(before, seed + 100)], gap=8)
+    assert _standards(img) == ["S6"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])  # light, background, closer: twice each
+def test_a_flattering_after_view_is_a_non_standardised_comparison(seed: int) -> None:
+    """Brighter, warmer light, another background or a closer view (P11, with what differs)."""
+    from medanon.verdict.composite import find_panels
+    from medanon.verdict.standards import find_standardisation
+
+    before = sy.skin_photo(seed)
+    img = sy.compose([before, sy.restaged_after(before, seed + 100)], gap=8)
+    same = next(p for p in find_panels(img) if p.same)
+    (signal,) = find_standardisation(img, same, imaging=False)
+    assert signal.id == "P11"
+    expected = ("background or lighting", "background or lighting", "distance or framing")
+    assert expected[(seed + 100) % 3] in signal.text
+
+
+def test_standards_are_not_judged_on_grey_or_internal_imaging() -> None:
+    """Radiographs and slices: the modality sets the conditions (no P11, no S6)."""
+    before = sy.skin_photo(3)
+    colour = sy.compose([before, sy.restaged_after(before, 102)], gap=8)
+    assert _standards(colour) == ["P11"]
+    assert _standards(colour, imaging=True) == []
+    grey = cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY)
+    assert _standards(grey) == []
+
+
+def test_labelled_panels_do_not_excuse_a_non_standardised_comparison() -> None:
+    """P1 with panel labels (S4) is a scientific composite only if the views were taken alike:
+    P11 keeps P1 at warning."""
+    p1 = Signal("P1", regions=(Region(0, 0, 10, 10), Region(20, 0, 10, 10)))
+    labels = Signal("S4", text="A/B")
+    alike = judge([p1, labels, Signal("S6")])
+    assert alike.verdict == "acceptable"
+    restaged = judge([p1, labels, Signal("P11", text="distance or framing (x1.27)")])
+    assert restaged.verdict == "warning"
+    assert {j.signal.id: j.severity for j in restaged.signals}["P1"] == "warn"

@@ -24,7 +24,7 @@ import numpy as np
 from .model import Region, Signal
 from .ocr import to_gray
 
-__all__ = ["PanelPair", "find_composites", "find_panels"]
+__all__ = ["PanelPair", "find_composites", "find_panels", "orb_similarity"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,10 @@ class PanelPair:
     ssim: float
     hist: float
     same: bool
+    # The two sides of the split before their uniform borders were trimmed (a photograph's
+    # plain background is such a border): where the background of each view is measured.
+    side_a: Region | None = None
+    side_b: Region | None = None
 
 
 def _trim(gray: np.ndarray, box: Region, tol: float = 3.0) -> Region:
@@ -124,22 +128,27 @@ def _hist(a: np.ndarray, b: np.ndarray) -> float:
     return float(cv2.compareHist(ha, hb, cv2.HISTCMP_CORREL))
 
 
-def _orb_inliers(a: np.ndarray, b: np.ndarray) -> tuple[int, int]:
+def orb_similarity(a: np.ndarray, b: np.ndarray) -> tuple[int, float, float]:
+    """Geometric agreement of two grey panels: ORB matches (ratio test) kept by a RANSAC
+    similarity transform, and that transform's scale and rotation in degrees (1 and 0 when too
+    few features agree)."""
     orb = cv2.ORB_create(nfeatures=500, fastThreshold=10)
     ka, da = orb.detectAndCompute(a, None)
     kb, db = orb.detectAndCompute(b, None)
     if da is None or db is None or len(ka) < 8 or len(kb) < 8:
-        return 0, 0
+        return 0, 1.0, 0.0
     matches = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(da, db, k=2)
     good = [m[0] for m in matches if len(m) == 2 and m[0].distance < 0.8 * m[1].distance]
     if len(good) < 6:
-        return 0, len(good)
+        return 0, 1.0, 0.0
     pa = np.float32([ka[m.queryIdx].pt for m in good])
     pb = np.float32([kb[m.trainIdx].pt for m in good])
-    _m, mask = cv2.estimateAffinePartial2D(pa, pb, method=cv2.RANSAC, ransacReprojThreshold=4.0)
-    if mask is None:
-        return 0, len(good)
-    return int(mask.sum()), len(good)
+    mat, mask = cv2.estimateAffinePartial2D(pa, pb, method=cv2.RANSAC, ransacReprojThreshold=4.0)
+    if mask is None or mat is None:
+        return 0, 1.0, 0.0
+    scale = float(np.hypot(mat[0, 0], mat[1, 0]))
+    angle = float(np.degrees(np.arctan2(mat[1, 0], mat[0, 0])))
+    return int(mask.sum()), scale, angle
 
 
 def compare(image: np.ndarray, a: Region, b: Region) -> tuple[int, float, float, float]:
@@ -152,7 +161,7 @@ def compare(image: np.ndarray, a: Region, b: Region) -> tuple[int, float, float,
     ra = cv2.resize(pa, size, interpolation=cv2.INTER_AREA)
     rb = cv2.resize(pb, size, interpolation=cv2.INTER_AREA)
     ga, gb = to_gray(ra), to_gray(rb)
-    inliers, _good = _orb_inliers(ga, gb)
+    inliers, _scale, _angle = orb_similarity(ga, gb)
     small = (max(8, size[0] // 2), max(8, size[1] // 2))
     ssim = _ssim_textured(
         cv2.resize(ga, small, interpolation=cv2.INTER_AREA),
@@ -207,7 +216,7 @@ def find_panels(image: np.ndarray) -> list[PanelPair]:
                 continue
             inliers, ssim, hist, mad = compare(image, ta, tb)
             same = _same_subject(kind, inliers, ssim, hist, mad)
-            pairs.append(PanelPair(ta, tb, axis, kind, inliers, ssim, hist, same))
+            pairs.append(PanelPair(ta, tb, axis, kind, inliers, ssim, hist, same, ra, rb))
             if same:
                 break
     pairs.sort(key=lambda p: (not p.same, -p.inliers, -p.ssim))

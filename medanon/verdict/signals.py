@@ -28,6 +28,7 @@ from .marks import (
 from .masking import find_inadequate_masking
 from .model import Region, Signal
 from .ocr import OCRConfig, Word, is_available, read_words
+from .standards import find_standardisation
 from .textcues import caller_words, dedupe, find_text_cues, fuzzy_equal, key
 
 __all__ = ["Known", "file_name_signals", "find_signals"]
@@ -185,6 +186,8 @@ def find_signals(
         )
     elif pairs and pairs[0].split == "separator":
         panels = [pairs[0].a, pairs[0].b]
+    imaging = find_imaging_look(image, known.modality)
+    signals.extend(find_standardisation(image, same, bool(imaging)))
     # Graphics.
     signals.extend(find_qr_codes(image))
     signals.extend(find_star_ratings(image))
@@ -200,7 +203,7 @@ def find_signals(
     units = [r for s in text_signals if s.id == "S2" for r in s.all_regions()]
     signals.extend(find_scale_bars(image, units))
     signals.extend(find_markers(image, words, panels))
-    signals.extend(find_imaging_look(image, known.modality))
+    signals.extend(imaging)
     signals.extend(known.extra)
     if (
         text_read

@@ -25,7 +25,9 @@ __all__ = [
     "put_text",
     "pydicom_images",
     "radiograph",
+    "restaged_after",
     "skin_photo",
+    "standardised_after",
 ]
 
 _FONT_PATHS = (
@@ -97,6 +99,55 @@ def after_version(img: np.ndarray, seed: int) -> np.ndarray:
     mat = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
     mat[:, 2] += rng.uniform(-8, 8, 2)
     out = cv2.warpAffine(out, mat, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    out += rng.normal(0, 1.5, out.shape)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _changed_subject(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The subject after treatment: a few smoothed patches (spots faded), as float32."""
+    h, w = img.shape[:2]
+    out = img.astype(np.float32)
+    for _ in range(int(rng.integers(2, 4))):
+        px, py = int(rng.integers(w // 4, 3 * w // 4)), int(rng.integers(h // 4, 3 * h // 4))
+        patch = cv2.GaussianBlur(out, (0, 0), 4)
+        m = np.zeros((h, w), np.float32)
+        cv2.circle(m, (px, py), int(rng.integers(6, 14)), 1.0, -1)
+        m = cv2.GaussianBlur(m, (0, 0), 3)
+        out = out * (1 - m[..., None]) + patch * m[..., None]
+    return out
+
+
+def standardised_after(img: np.ndarray, seed: int) -> np.ndarray:
+    """The same subject later, photographed alike (same background, light, distance and angle:
+    photographic standards): only the subject changed, and the framing by a few pixels."""
+    rng = np.random.default_rng(seed)
+    h, w = img.shape[:2]
+    out = _changed_subject(img, rng)
+    mat = np.float32([[1, 0, rng.uniform(-3, 3)], [0, 1, rng.uniform(-3, 3)]])
+    out = cv2.warpAffine(out, mat, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    out += rng.normal(0, 1.5, out.shape)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def restaged_after(img: np.ndarray, seed: int) -> np.ndarray:
+    """The same subject later, photographed to flatter (not standardised, policy P11): by seed,
+    brighter and warmer light, another background, or a closer view."""
+    rng = np.random.default_rng(seed)
+    h, w = img.shape[:2]
+    out = _changed_subject(img, rng)
+    change = seed % 3
+    if change == 0:  # brighter, warmer light (BGR)
+        out = out * 1.12 + np.array([-8.0, 18.0, 34.0], np.float32)
+    elif change == 1:  # another background: the studio colour (the border's) replaced
+        lab = cv2.cvtColor(img, cv2.COLOR_BGR2LAB).astype(np.float32)
+        border = np.concatenate([lab[:4].reshape(-1, 3), lab[-4:].reshape(-1, 3)])
+        plain = np.linalg.norm(lab - np.median(border, axis=0), axis=2) < 12
+        backdrops = np.array([(160, 110, 60), (70, 140, 70), (235, 235, 235)], np.float32)
+        out[plain] = backdrops[int(rng.integers(len(backdrops)))] + rng.normal(0, 2, 3)
+    else:  # closer: a quarter larger
+        scale = rng.uniform(1.22, 1.32)
+        mat = cv2.getRotationMatrix2D((w / 2, h / 2), 0.0, scale)
+        out = cv2.warpAffine(out, mat, (w, h), borderMode=cv2.BORDER_REPLICATE)
     out += rng.normal(0, 1.5, out.shape)
     return np.clip(out, 0, 255).astype(np.uint8)
 
