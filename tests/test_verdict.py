@@ -606,3 +606,65 @@ def test_labelled_panels_do_not_excuse_a_non_standardised_comparison() -> None:
     restaged = judge([p1, labels, Signal("P11", text="distance or framing (x1.27)")])
     assert restaged.verdict == "warning"
     assert {j.signal.id: j.severity for j in restaged.signals}["P1"] == "warn"
+
+
+def _skin_treated(img: np.ndarray, shift: tuple[int, int, int] = (14, 6, -14)) -> np.ndarray:
+    """The subject's skin less red (a treatment's effect), the backdrop unchanged."""
+    lab = cv2.cvtColor(img, cv2.COLOR_BGR2LAB).astype(np.float32)
+    backdrop = np.median(lab[:4].reshape(-1, 3), axis=0)
+    skin = np.linalg.norm(lab - backdrop, axis=2) > 12
+    out = img.astype(np.float32)
+    out[skin] += np.array(shift, np.float32)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("layout", ["horizontal", "vertical"])
+def test_a_treated_skin_on_a_shared_backdrop_is_not_another_background(layout: str) -> None:
+    """Photographs butted together on one plain backdrop: trimming the composite takes the
+    backdrop off, and the ring of the trimmed panels lay on the skin, so a treatment read as a
+    change of light (P11, found by an audit). The backdrop is measured out to the edges."""
+    for seed in (0, 1, 2):
+        before = sy.skin_photo(seed)
+        after = _skin_treated(sy.standardised_after(before, seed + 100))
+        assert "P11" not in _standards(sy.compose([before, after], layout, gap=0))
+
+
+def test_a_close_up_has_no_backdrop_to_judge() -> None:
+    """Skin filling both frames, less red after: no backdrop in view, so no claim about one."""
+    before = np.ascontiguousarray(sy.skin_photo(5, size=(600, 480))[150:330, 180:420])
+    after = _skin_treated(sy.standardised_after(before, 105), (16, 6, -16))
+    assert _standards(sy.compose([before, after], gap=8)) in ([], ["S6"])
+    assert "P11" not in _standards(sy.compose([before, after], gap=8))
+
+
+@pytest.mark.parametrize("shrink", [0.8, 0.7])
+def test_a_panel_shown_smaller_on_a_white_canvas_was_not_taken_from_further(shrink: float) -> None:
+    """A collage shows the "after" smaller, centred on white: neither the canvas nor the
+    display size is a change of background or distance."""
+    before = sy.skin_photo(2)
+    after = sy.standardised_after(before, 102)
+    after = cv2.resize(after, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+    h, w = before.shape[:2]
+    img = np.full((h, 2 * w + 8, 3), 255, np.uint8)
+    img[:, :w] = before
+    top = (h - after.shape[0]) // 2
+    img[top : top + after.shape[0], w + 8 : w + 8 + after.shape[1]] = after
+    assert "P11" not in _standards(img)
+
+
+def test_grey_stored_as_three_channels_is_not_judged() -> None:
+    before = sy.skin_photo(3)
+    colour = sy.compose([before, sy.restaged_after(before, 102)], gap=8)
+    grey = cv2.cvtColor(cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    assert _standards(grey) == []
+
+
+def test_what_differs_is_shown_even_beside_a_face() -> None:
+    """P11's evidence is medanon's measurement, not text read from the image: it is not hidden
+    when a face (I1) overlaps the panels, as text evidence is."""
+    before = sy.skin_photo(3)
+    img = sy.compose([before, sy.restaged_after(before, 102)], gap=8)
+    face = Region(40, 40, 120, 120)
+    signals = find_signals(img, Known(faces=[face]), ocr=False)
+    (p11,) = [s for s in signals if s.id == "P11"]
+    assert p11.text.startswith("background or lighting (delta E ")

@@ -236,6 +236,10 @@ def _overlaps(a: Region, b: Region) -> bool:
     return a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h
 
 
+# Signals whose evidence text is a measurement of medanon's, never text read from the image.
+_MEASURED = frozenset({"P11"})
+
+
 def _without_identifying_text(signals: list[Signal], known: Known) -> list[Signal]:
     """No signal may quote identifying text: evidence text that overlaps an identifying region
     (I1, I3) or holds a header value is replaced by a placeholder (reports carry no PHI).
@@ -250,7 +254,7 @@ def _without_identifying_text(signals: list[Signal], known: Known) -> list[Signa
     values = [fold(v) for v in known.identifying_values if len(v.strip()) >= 3]
     out = []
     for signal in signals:
-        if signal.id.startswith("I") or not signal.text:
+        if signal.id.startswith("I") or signal.id in _MEASURED or not signal.text:
             out.append(signal)
             continue
         folded = fold(signal.text)

@@ -105,6 +105,8 @@ def after_version(img: np.ndarray, seed: int) -> np.ndarray:
 
 def _changed_subject(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The subject after treatment: a few smoothed patches (spots faded), as float32."""
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError("a BGR photograph (H x W x 3) is wanted")
     h, w = img.shape[:2]
     out = img.astype(np.float32)
     for _ in range(int(rng.integers(2, 4))):
@@ -142,8 +144,11 @@ def restaged_after(img: np.ndarray, seed: int) -> np.ndarray:
         lab = cv2.cvtColor(img, cv2.COLOR_BGR2LAB).astype(np.float32)
         border = np.concatenate([lab[:4].reshape(-1, 3), lab[-4:].reshape(-1, 3)])
         plain = np.linalg.norm(lab - np.median(border, axis=0), axis=2) < 12
-        backdrops = np.array([(160, 110, 60), (70, 140, 70), (235, 235, 235)], np.float32)
-        out[plain] = backdrops[int(rng.integers(len(backdrops)))] + rng.normal(0, 2, 3)
+        # The backdrop farthest from the old one (a new one close to it would be no change).
+        backdrops = np.array([(160, 110, 60), (70, 140, 70), (235, 235, 235)], np.uint8)
+        labs = cv2.cvtColor(backdrops[None], cv2.COLOR_BGR2LAB)[0].astype(np.float32)
+        far = int(np.argmax(np.linalg.norm(labs - np.median(border, axis=0), axis=1)))
+        out[plain] = backdrops[far].astype(np.float32) + rng.normal(0, 2, 3)
     else:  # closer: a quarter larger
         scale = rng.uniform(1.22, 1.32)
         mat = cv2.getRotationMatrix2D((w / 2, h / 2), 0.0, scale)
