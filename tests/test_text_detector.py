@@ -250,3 +250,59 @@ def test_a_read_line_is_cut_to_the_rows_the_detector_gives_it() -> None:
     assert truth.y - 0.25 * truth.h <= cut.y <= truth.y
     assert cut.y + cut.h >= truth.y + truth.h
     assert cut.x <= truth.x and cut.x + cut.w >= truth.x + truth.w - 1
+
+
+@pytest.mark.parametrize(("ink", "background"), [(235, 25), (30, 220)])
+def test_a_bold_line_reported_by_the_detector_alone_is_snapped_to_all_its_ink(
+    ink: int, background: int
+) -> None:
+    """Bold text over a flat band: in the detector's tight box both classes hold one exact
+    value and the ink is the larger one; it was taken for the background and the glyphs' tops
+    and the line's ends stayed unfilled (an audit). The background is what surrounds the box."""
+    cfg = FinderConfig(strokes=False, plateaus=False, colour_channels=False, sensitive=False)
+    mask = np.zeros((120, 560), np.uint8)
+    cv2.putText(
+        mask, "JOHN SMITH 1961", (30, 70), cv2.FONT_HERSHEY_DUPLEX, 1.0, 255, 2, cv2.LINE_AA
+    )
+    img = np.clip(background + (ink - background) * (mask / 255.0), 0, 255).astype(np.uint8)
+    regions = find_text(img, config=cfg)
+    covered = np.zeros(img.shape, bool)
+    for r in regions:
+        covered[r.y : r.y + r.h, r.x : r.x + r.w] = True
+    assert not ((mask > 60) & ~covered).any()
+
+
+def test_words_on_both_sides_of_a_read_word_are_reported() -> None:
+    """A line boxed whole by the detector around a word already read: both free parts are
+    reported, not only the longer (a date after "DR LEE" was left, found by an audit)."""
+    from medanon.text import finder
+    from medanon.text.detector import TextBox
+
+    img = np.full((60, 300), 20, np.uint8)
+    taken = np.zeros(img.shape, bool)
+    taken[20:32, 120:160] = True  # the word read in the middle
+    regions = finder._detector_alone([TextBox(10, 20, 280, 32, 0.9)], img, taken, FinderConfig())
+    spans = sorted((r.x, r.x + r.w) for r in regions)
+    assert len(spans) == 2 and spans[0][1] <= 121 and spans[1][0] >= 159
+    assert spans[0][0] <= 10 and spans[1][1] >= 280
+
+
+def test_the_closer_look_is_relative_to_the_image_on_a_large_frame() -> None:
+    """A frame over 1280 px is seen shrunk by the first pass; "twice the size" was relative to
+    that shrunk map, so 8 px text on a 2600 px frame was looked at below its own size and
+    missed (an audit). The closer look is at twice the image's own pixels now."""
+    frame = _benchmark_frames(11, 38)[37]
+    truth = next(t for t in frame.truths if t.text == "CHU Sainte-Anne")
+    big = np.zeros((2600, 2600, 3), np.uint8)
+    oy, ox = 860, 650
+    big[oy : oy + 512, ox : ox + 512] = frame.image
+
+    def coverage(config: FinderConfig) -> float:
+        found = np.zeros(big.shape[:2], bool)
+        for r in find_text(big, config=config):
+            found[r.y : r.y + r.h, r.x : r.x + r.w] = True
+        y, x = oy + truth.y, ox + truth.x
+        return float(found[y : y + truth.h, x : x + truth.w].mean())
+
+    assert coverage(FinderConfig(detector_zoom=1.0)) < 0.95
+    assert coverage(FinderConfig()) >= 0.95

@@ -446,9 +446,15 @@ def test_ink_of_a_tight_box_is_the_class_drawn_at_one_value() -> None:
     crop[bold] = 0
     high = crop > 6
     assert bold.mean() > 0.5
-    assert (finder._ink_class(crop, high) == bold).all()
+    nothing = np.zeros(0, bool)
+    assert (finder._ink_class(crop, high, nothing) == bold).all()
     smooth = np.tile(np.linspace(10, 60, 40).astype(np.uint8), (16, 1))  # no exact value
-    assert (finder._ink_class(smooth, smooth > 35) == (smooth > 35)).all()  # the smaller class
+    assert (finder._ink_class(smooth, smooth > 35, nothing) == (smooth > 35)).all()  # smaller
+    # Both classes at one value (bold text on a flat band): the background is what surrounds.
+    flat = np.where(bold, 0, 200).astype(np.uint8)
+    dark_around = np.zeros(40, bool)  # the ring around is on the low side: dark background
+    assert (finder._ink_class(flat, flat > 100, dark_around) == (flat > 100)).all()
+    assert (finder._ink_class(flat, flat > 100, ~dark_around) == bold).all()
 
 
 def test_blobs_as_thick_as_tall_are_not_unread_text() -> None:
@@ -466,9 +472,9 @@ def test_blobs_as_thick_as_tall_are_not_unread_text() -> None:
         assert (finder._stroke_ratio(line) > FinderConfig().unreadable_max_stroke) == thick
 
 
-def test_longest_run() -> None:
+def test_runs() -> None:
     from medanon.text import finder
 
-    assert finder._longest_run(np.array([0, 1, 1, 0, 1, 1, 1, 0], bool)) == (4, 7)
-    assert finder._longest_run(np.zeros(5, bool)) == (0, 0)
-    assert finder._longest_run(np.ones(3, bool)) == (0, 3)
+    assert finder._runs(np.array([0, 1, 1, 0, 1, 1, 1, 0], bool)) == [(1, 3), (4, 7)]
+    assert finder._runs(np.zeros(5, bool)) == []
+    assert finder._runs(np.ones(3, bool)) == [(0, 3)]

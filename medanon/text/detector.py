@@ -186,11 +186,12 @@ def second_look(
     evidence: float = 0.05,
     zoom: float = 2.0,
     margin: tuple[int, int] = (48, 16),
+    budget: float = 4.0,
     threshold: float = 0.3,
     box_threshold: float = 0.5,
     unclip: float = 0.4,
 ) -> list[TextBox]:
-    """Boxes from a closer look (``zoom`` times the first pass's resolution) at the places where
+    """Boxes from a closer look (``zoom`` times the image's own resolution) at the places where
     the first pass saw some text probability (above ``evidence``) that nothing explains.
 
     Text under about 12 px (8 px dates over Doppler, a name 7 grey levels above its background)
@@ -198,7 +199,8 @@ def second_look(
     whole frame at twice the size costs four passes (~0.4 s for 512 x 512). Crops of the places
     with weak evidence not covered by ``explained`` (a bool mask of the image: what the finder
     already reports), widened by ``margin`` map pixels (x, y) so a line is seen whole, cost
-    ~0.03 s per frame on the benchmark (8.5% of its area).
+    ~0.03 s per frame on the benchmark (8.5% of its area). The zoomed pixels are held to
+    ``budget`` times the first pass's (the zoom is lowered to fit).
     """
     h, w = image.shape[:2]
     sx, sy = first.scale
@@ -211,15 +213,26 @@ def second_look(
     step = max(1, round(32 / zoom))
     weak = cv2.dilate(weak, np.ones((2 * my + 1, 2 * mx + 1), np.uint8))
     n, _, stats, _ = cv2.connectedComponentsWithStats(weak, connectivity=8)
-    boxes: list[TextBox] = []
+    crops = []
     for i in range(1, n):
         bx, by, bw, bh = (int(v) for v in stats[i, :4])
         # Whole multiples of the network's stride once zoomed (no stretching), centred.
         bx, bw = _widened(bx, bw, step, pw)
         by, bh = _widened(by, bh, step, ph)
+        crops.append((bx, by, bw, bh))
+    # ``zoom`` is relative to the image's own pixels: a frame the first pass saw shrunk (over
+    # ``max_side``) is looked at closer by that much more, within a budget of ``budget`` first
+    # passes (a busy frame's weak evidence can join into one crop of most of it).
+    native = max(sx, sy, 1.0)
+    wanted = sum(bw * bh for _, _, bw, bh in crops) * (zoom * native) ** 2
+    factor = zoom * native * min(1.0, np.sqrt(budget * pw * ph / max(wanted, 1.0)))
+    if factor <= 1.0:
+        return []  # no closer than the first pass
+    boxes: list[TextBox] = []
+    for bx, by, bw, bh in crops:
         x0, y0 = int(np.floor(bx * sx)), int(np.floor(by * sy))
         x1, y1 = min(w, int(np.ceil((bx + bw) * sx))), min(h, int(np.ceil((by + bh) * sy)))
-        nw, nh = max(32, round(bw * zoom / 32) * 32), max(32, round(bh * zoom / 32) * 32)
+        nw, nh = max(32, round(bw * factor / 32) * 32), max(32, round(bh * factor / 32) * 32)
         # Bicubic: small glyphs keep their strokes (8 px text over Doppler was found with it,
         # not with bilinear).
         method = cv2.INTER_CUBIC if nw > x1 - x0 else cv2.INTER_AREA

@@ -221,6 +221,8 @@ class FinderConfig:
     detector_alone_grow: bool = True  # its boxes grow along their exact ink level (_grow_plateau)
     bridge_gap: float = 2.0  # in heights: unread regions take the gap to a region of their line
     detector_row_margin: float = 0.2  # read lines cut to its line's rows, +- this share of them
+    detector_row_excess: float = 0.25  # ... where the ink runs further than this share below
+    detector_row_excess_above: float = 0.45  # ... or above (capitals' accents)
     detector_zoom: float = 2.0  # its closer look (detector.second_look); 1 or less: none
     detector_evidence: float = 0.05  # ... where it saw at least this text probability
     detector_unclip: float = 0.4  # growth of its boxes, times area / perimeter
@@ -613,6 +615,9 @@ def _worth_shape(glyph: float, w: int, h: int, area: int) -> bool:
     return glyph >= 3 and w >= 1.5 * h and h <= 2.2 * glyph + 2 and fill <= 0.75
 
 
+_PAIRS = 1 << 20  # component pairs tested at once when grouping lines
+
+
 def _group_lines(
     labels: np.ndarray, stats: np.ndarray, kept: np.ndarray, config: FinderConfig
 ) -> list[_Line]:
@@ -637,23 +642,31 @@ def _group_lines(
     right = xs + ws
     reach = right + config.line_gap * np.maximum(hs, 4)
     ends = np.searchsorted(xs, reach, side="right")
-    # Every pair (a, c) of components with c starting within a's reach, tested at once.
+    # Every pair (a, c) of components with c starting within a's reach, tested at once, in
+    # chunks of at most _PAIRS pairs (a tall frame of speckle has tens of millions).
     counts = np.maximum(ends - np.arange(m) - 1, 0)
-    a = np.repeat(np.arange(m), counts)
-    c = a + 1 + np.arange(a.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    overlap = np.minimum(ys[a] + hs[a], ys[c] + hs[c]) - np.maximum(ys[a], ys[c])
-    small = np.minimum(hs[a], hs[c])
-    big = np.maximum(hs[a], hs[c])
-    gap = np.maximum(xs[c] - right[a], 0)
-    # Similar heights, or punctuation (comma, hyphen, dots) beside a glyph.
-    similar = (overlap >= 0.5 * small) & (big <= 3 * small + 4)
-    punct = (overlap >= 0.4 * small) & (small <= 0.5 * big)
-    ok = (similar | punct) & (gap <= config.line_gap * big)
-    # Union-find; a group's root is its smallest index whatever the order of the unions.
-    for i, j in zip(order[a[ok]].tolist(), order[c[ok]].tolist(), strict=True):
-        ra, rc = find(i), find(j)
-        if ra != rc:
-            parent[max(ra, rc)] = min(ra, rc)
+    cum = np.cumsum(counts)
+    first = 0
+    while first < m:
+        last = max(first + 1, int(np.searchsorted(cum, cum[first] - counts[first] + _PAIRS)))
+        last = min(last, m)
+        n = counts[first:last]
+        a = np.repeat(np.arange(first, last), n)
+        c = a + 1 + np.arange(a.size) - np.repeat(np.cumsum(n) - n, n)
+        first = last
+        overlap = np.minimum(ys[a] + hs[a], ys[c] + hs[c]) - np.maximum(ys[a], ys[c])
+        small = np.minimum(hs[a], hs[c])
+        big = np.maximum(hs[a], hs[c])
+        gap = np.maximum(xs[c] - right[a], 0)
+        # Similar heights, or punctuation (comma, hyphen, dots) beside a glyph.
+        similar = (overlap >= 0.5 * small) & (big <= 3 * small + 4)
+        punct = (overlap >= 0.4 * small) & (small <= 0.5 * big)
+        ok = (similar | punct) & (gap <= config.line_gap * big)
+        # Union-find; a group's root is its smallest index whatever the order of the unions.
+        for i, j in zip(order[a[ok]].tolist(), order[c[ok]].tolist(), strict=True):
+            ra, rc = find(i), find(j)
+            if ra != rc:
+                parent[max(ra, rc)] = min(ra, rc)
     roots = np.array([find(i) for i in range(m)])
     lines: list[_Line] = []
     sort = np.argsort(roots, kind="stable")
@@ -1356,12 +1369,13 @@ def _snap(
     return bx0 + wx0, by0 + wy0, bx1 + wx0, by1 + wy0
 
 
-def _ink_class(crop: np.ndarray, high: np.ndarray) -> np.ndarray:
+def _ink_class(crop: np.ndarray, high: np.ndarray, around: np.ndarray) -> np.ndarray:
     """Which of a box's two Otsu classes (``high`` and its complement) is the ink.
 
     Overlay text is drawn at one exact value; anatomy has none: a class of which one value makes
-    up 30% (an exact plateau) when the other has none is the ink. Otherwise the smaller class
-    (ink covers less than the background, except in bold text boxed tightly).
+    up 30% (an exact plateau) when the other has none is the ink; when both have one (text on a
+    flat band), the class that does not hold most of the ring around the box. Otherwise the
+    smaller class (ink covers less than the background, except in bold text boxed tightly).
     """
     spikes = []
     for cls in (high, ~high):
@@ -1369,6 +1383,10 @@ def _ink_class(crop: np.ndarray, high: np.ndarray) -> np.ndarray:
         spikes.append(np.bincount(values, minlength=256).max() / values.size >= 0.3)
     if spikes[0] != spikes[1]:
         return high if spikes[0] else ~high
+    if spikes[0] and around.size:
+        # Both drawn at one value (text over a flat band): the background is the class of most
+        # of the pixels just around the box (``around``: True where on the high side).
+        return ~high if around.mean() > 0.5 else high
     return high if high.mean() <= 0.5 else ~high
 
 
@@ -1386,9 +1404,15 @@ def _snap_alone(
     sl = (slice(y0, y1), slice(x0, x1))
     best, ink = -1.0, None
     planes = [_grey(image)] + ([image[:, :, c] for c in range(3)] if image.ndim == 3 else [])
+    hgt, wid = image.shape[:2]
+    m = max(2, (y1 - y0) // 3)  # the ring just around the box (the detector cuts glyph tops)
+    ring = np.ones((min(hgt, y1 + m) - max(0, y0 - m), min(wid, x1 + m) - max(0, x0 - m)), bool)
+    ring[y0 - max(0, y0 - m) : y1 - max(0, y0 - m), x0 - max(0, x0 - m) : x1 - max(0, x0 - m)] = (
+        False
+    )
     for plane in planes:
         crop = np.ascontiguousarray(plane[sl])
-        _, split = cv2.threshold(crop, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        level, split = cv2.threshold(crop, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
         high = split.astype(bool)
         if high.all() or not high.any():
             continue
@@ -1396,7 +1420,8 @@ def _snap_alone(
         share = float(high.mean())
         separation = share * (1 - share) * (high_mean - low_mean) ** 2
         if separation > best:
-            best, ink = separation, _ink_class(crop, high)
+            outside = plane[max(0, y0 - m) : y1 + m, max(0, x0 - m) : x1 + m][ring] > level
+            best, ink = separation, _ink_class(crop, high, outside)
     if ink is None:
         return box
     ln = _Line(x0, y0, x1 - x0, y1 - y0, float(y1 - y0), int(ink.sum()), False, ink, 0.0)
@@ -1541,15 +1566,11 @@ def _bridged(regions: list[TextRegion], config: FinderConfig) -> list[TextRegion
     return out
 
 
-def _longest_run(flags: np.ndarray) -> tuple[int, int]:
-    """Start and end (exclusive) of the longest run of True in a 1-D bool array (0, 0: none)."""
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """Starts and ends (exclusive) of the runs of True in a 1-D bool array."""
     padded = np.concatenate(([False], flags, [False])).astype(np.int8)
     edges = np.flatnonzero(np.diff(padded))
-    if edges.size == 0:
-        return 0, 0
-    starts, ends = edges[::2], edges[1::2]
-    k = int(np.argmax(ends - starts))
-    return int(starts[k]), int(ends[k])
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 def _detector_alone(
@@ -1563,15 +1584,18 @@ def _detector_alone(
         # Text that tall is read by OCR when it is text (unreadable_max_glyph).
         if b.score < config.detector_alone or w < 2 * h or h > config.unreadable_max_glyph:
             continue
-        # Only the part nothing reported yet: the longest run of its columns free of regions
-        # along its middle rows (it may finish a line reported in part).
+        # Only the parts nothing reported yet: every run of its columns free of regions along
+        # its middle rows at least a line height wide (it may finish a line reported in part,
+        # or hold words on both sides of one read).
         mid = taken[b.y0 + h // 4 : b.y1 - h // 4 or None, b.x0 : b.x1].any(axis=0)
-        x0, x1 = _longest_run(~mid)
-        if x1 - x0 < h:
-            continue
-        x0, y0, x1, y1 = _snap_alone((b.x0 + x0, b.y0, b.x0 + x1, b.y1), image, config)
-        regions.append(TextRegion(x0, y0, x1 - x0, y1 - y0, "", 0.0, "detector"))
-        taken[y0:y1, x0:x1] = True
+        found = []
+        for start, end in _runs(~mid):
+            if end - start >= h:
+                x0, y0, x1, y1 = _snap_alone((b.x0 + start, b.y0, b.x0 + end, b.y1), image, config)
+                found.append(TextRegion(x0, y0, x1 - x0, y1 - y0, "", 0.0, "detector"))
+        for r in found:
+            taken[r.y : r.y + r.h, r.x : r.x + r.w] = True
+        regions += found
     return regions
 
 
@@ -1599,8 +1623,15 @@ def _rows_of_detected_line(
         top, bottom = min(top, b.y0), max(bottom, b.y1)
     if span < 0.8 * (x1 - x0) or bottom <= top:
         return box
-    m = int(np.ceil(config.detector_row_margin * (bottom - top)))
-    return x0, max(y0, top - m), x1, min(y1, bottom + m)
+    # Accents on capitals, descenders and slash tips reach past the detector's rows: a side is
+    # cut only when the ink runs further (anatomy joined).
+    h = bottom - top
+    m = int(np.ceil(config.detector_row_margin * h))
+    if top - y0 > config.detector_row_excess_above * h:
+        y0 = top - m
+    if y1 - bottom > config.detector_row_excess * h:
+        y1 = bottom + m
+    return x0, y0, x1, y1
 
 
 def _padded(
