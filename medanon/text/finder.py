@@ -1603,7 +1603,9 @@ def _rows_of_detected_line(
     box: tuple[int, int, int, int], boxes: Sequence[TextBox], config: FinderConfig
 ) -> tuple[int, int, int, int]:
     """A read line's box (x0, y0, x1, y1) cut to the rows the detector gives its line, with a
-    margin of ``detector_row_margin`` of their height.
+    margin of ``detector_row_margin`` of their height, on a side where the box runs past them
+    further than accents (``detector_row_excess_above``) or descenders
+    (``detector_row_excess``) do.
 
     Anatomy as bright as the ink and touching it (a skull's arc over a white name) joins the
     glyphs' components and OCR's word boxes alike; the detector, trained on text, boxes the
