@@ -1704,8 +1704,9 @@ def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
 
     regions: list[TextRegion] = []
     taken = np.zeros(image.shape[:2], bool)
-    detected: list[TextBox] | None = None  # the learned detector's boxes, once, when needed
-    detection: detector.Detection | None = None
+    # The learned detector's pass (none when off or missing): its boxes complete lines.
+    detection = _detection(image, config)
+    detected = detection.boxes if detection else []
     for i, ln in enumerate(lines):
         readings = per_line.get(i)
         chosen: list[tuple[_Word, tuple[int, int, int, int]]] = []
@@ -1738,9 +1739,6 @@ def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
                 image,
                 config,
             )
-            if detected is None:
-                detection = _detection(image, config)
-                detected = detection.boxes if detection else []
             box = _extend_along(box, detected, config)
             box = _rows_of_detected_line(box, detected, config)
             text = " ".join(w.text for w, _ in chosen)
@@ -1753,9 +1751,6 @@ def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
             region = TextRegion(*_padded(box, ln.glyph, config, image.shape), text, conf, "lines")
         elif config.report_unreadable and _unreadable_text(ln, image, config):
             box = _grow((ln.x, ln.y, ln.x + ln.w, ln.y + ln.h), ln, pieces, image, config)
-            if detected is None:
-                detection = _detection(image, config)
-                detected = detection.boxes if detection else []
             box = _extend_along(box, detected, config)
             box = _snap(box, ln, image, config)
             region = TextRegion(*_padded(box, ln.glyph, config, image.shape), "", 0.0, "unreadable")
@@ -1776,9 +1771,6 @@ def _find(image: np.ndarray, config: FinderConfig) -> list[TextRegion]:
         # Lines no detector of the finder saw (small coloured text over colour Doppler): the
         # learned detector's surest line-shaped boxes, reported unread; then those of its
         # closer look where it saw a little text nothing explains yet.
-        if detected is None:
-            detection = _detection(image, config)
-            detected = detection.boxes if detection else []
         regions += _detector_alone(detected, image, taken, config)
         if detection is not None and config.detector_zoom > 1:
             closer = detector.second_look(
