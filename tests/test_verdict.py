@@ -668,3 +668,15 @@ def test_what_differs_is_shown_even_beside_a_face() -> None:
     signals = find_signals(img, Known(faces=[face]), ocr=False)
     (p11,) = [s for s in signals if s.id == "P11"]
     assert p11.text.startswith("background or lighting (delta E ")
+
+
+def test_odd_array_shapes_get_a_clear_error_or_are_read_as_grey() -> None:
+    """(H, W, 1) is grey; two channels and empty arrays are refused with a clear message
+    instead of an OpenCV error from deep inside a detector (found by an audit)."""
+    grey = sy.radiograph(1)
+    assert [s.id for s in find_signals(grey[..., None], ocr=False)] == [
+        s.id for s in find_signals(grey, ocr=False)
+    ]
+    for bad in (np.zeros((40, 40, 2), np.uint8), np.zeros((0, 0), np.uint8)):
+        with pytest.raises(ValueError, match="grey"):
+            find_signals(bad, ocr=False)

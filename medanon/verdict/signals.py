@@ -142,8 +142,12 @@ def find_signals(
     known = known or Known()
     if image.dtype != np.uint8:
         raise TypeError("image must be uint8 (render it first)")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
     if image.ndim == 3 and image.shape[2] == 4:
         image = image[..., :3]
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3) or image.size == 0:
+        raise ValueError("image must be grey (H x W) or BGR(A) (H x W x 3 or 4), not empty")
     signals: list[Signal] = []
     # Identification, from the caller.
     for r in known.faces:
